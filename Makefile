@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Each installs what is missing first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install run test dev bench lint clean sample-mirror
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+# Materialize the whole graph on the embedded default: local lake, DuckDB, the sample mirror.
+run: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m lake_assets.materialize_all
+
+test: install
+	$(PY) -m pytest
+
+# The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
+dev: install $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: install
+	$(VENV)/bin/ruff check lake_assets tests data
+
+# Rebuild data/tlc_sample/ from the real files in ../shared/data/tlc (see the script's docstring).
+sample-mirror: install
+	$(PY) data/make_sample_mirror.py
+
+clean:
+	rm -rf .lakehouse dbt_project/target dbt_project/logs

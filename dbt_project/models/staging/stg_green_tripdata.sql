@@ -1,0 +1,44 @@
+with source as (
+    select * from {{ source('raw', 'ext_green_tripdata') }}
+),
+
+renamed as (
+    select
+        {{ trip_key(['VendorID', 'lpep_pickup_datetime', 'lpep_dropoff_datetime', 'store_and_fwd_flag',
+                     'RatecodeID', 'PULocationID', 'DOLocationID', 'passenger_count', 'trip_distance',
+                     'fare_amount', 'extra', 'mta_tax', 'tip_amount', 'tolls_amount', 'ehail_fee',
+                     'improvement_surcharge', 'total_amount', 'payment_type', 'trip_type',
+                     'congestion_surcharge']) }} as tripid,
+        {{ safe_cast('VendorID', type_int()) }} as vendorid,
+        {{ safe_cast('RatecodeID', type_int()) }} as ratecodeid,
+        {{ safe_cast('PULocationID', type_int()) }} as pickup_locationid,
+        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_locationid,
+
+        cast(lpep_pickup_datetime as {{ type_datetime() }}) as pickup_datetime,
+        cast(lpep_dropoff_datetime as {{ type_datetime() }}) as dropoff_datetime,
+
+        store_and_fwd_flag,
+        {{ safe_cast('passenger_count', type_int()) }} as passenger_count,
+        cast(trip_distance as {{ type_float() }}) as trip_distance,
+        {{ safe_cast('trip_type', type_int()) }} as trip_type,
+
+        cast(fare_amount as {{ type_float() }}) as fare_amount,
+        cast(extra as {{ type_float() }}) as extra,
+        cast(mta_tax as {{ type_float() }}) as mta_tax,
+        cast(tip_amount as {{ type_float() }}) as tip_amount,
+        cast(tolls_amount as {{ type_float() }}) as tolls_amount,
+        cast(ehail_fee as {{ type_float() }}) as ehail_fee,
+        cast(improvement_surcharge as {{ type_float() }}) as improvement_surcharge,
+        cast(total_amount as {{ type_float() }}) as total_amount,
+        cast(congestion_surcharge as {{ type_float() }}) as congestion_surcharge,
+        {{ safe_cast('payment_type', type_int()) }} as payment_type,
+        {{ get_payment_type_description('payment_type') }} as payment_type_description,
+
+        {{ month_start('year', 'month') }} as source_month
+    from source
+)
+
+select *
+from renamed
+where true
+qualify row_number() over (partition by tripid order by pickup_datetime) = 1

@@ -1,0 +1,90 @@
+"""<service>_tripdata: the month conformed onto the service's canonical schema, as hive-partitioned Parquet."""
+
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from lake_assets.catalog import FORMATS, Month, file_name, format_of
+from lake_assets.checks import conformed_check_results, conformed_check_specs
+from lake_assets.conform import ConformError, conform_file, count_raw_rows
+from lake_assets.lake import Lake, conformed_key, raw_key
+from lake_assets.resources import LakeResource
+from lake_assets.schemas import CANONICAL_SCHEMAS
+
+
+def find_raw_file(lake: Lake, service: str, month: Month) -> str:
+    for ext in FORMATS:
+        key = raw_key(service, file_name(service, month, ext))
+        if lake.exists(key):
+            return key
+    raise FileNotFoundError(
+        f"no raw {service} file for {month} in the lake at {lake.url}: materialize raw_{service}_tripdata first."
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_conformed_asset(
+    service: str, partitions_def: dg.PartitionsDefinition, raw_asset: dg.AssetsDefinition
+) -> dg.AssetsDefinition:
+    asset_key = dg.AssetKey(f"{service}_tripdata")
+
+    @dg.asset(
+        key=asset_key,
+        partitions_def=partitions_def,
+        deps=[raw_asset],
+        group_name="conformed",
+        kinds={"parquet", "polars"},
+        description=(
+            f"{service} trips of the month on the canonical {service} schema: typed, absent columns as "
+            "nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
+        ),
+        check_specs=conformed_check_specs(asset_key),
+        tags={"service": service},
+    )
+    def conformed_tripdata(context: dg.AssetExecutionContext, lake: LakeResource):
+        month = Month.parse(context.partition_key)
+        the_lake = lake.get_lake()
+        raw = find_raw_file(the_lake, service, month)
+        raw_name = Path(raw).name
+        fmt = format_of(raw_name)
+        key = conformed_key(service, month.year, month.month)
+        with the_lake.local_copy(raw) as raw_path, the_lake.staged() as tmp:
+            raw_sha256 = sha256_of(raw_path)
+            report = conform_file(
+                raw_path, fmt, raw_name, service, month, tmp,
+                parquet_metadata={"lakehouse.source_file": raw_name, "lakehouse.source_sha256": raw_sha256},
+            )
+            raw_rows = count_raw_rows(raw_path, fmt)
+            if raw_rows != report.rows:  # never publish a month that lost or gained rows
+                raise ConformError(raw_name, service, month, f"{report.rows} rows conformed of {raw_rows}")
+            the_lake.publish(tmp, key)
+        context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {key}")
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": report.rows,
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(n, str(t)) for n, t in CANONICAL_SCHEMAS[service].items()]
+                ),
+                "lake_uri": the_lake.uri(key),
+                "source_file": raw_name,
+                "source_sha256": raw_sha256,
+                "pickup_min": str(report.pickup_min),
+                "pickup_max": str(report.pickup_max),
+                "rows_outside_month": report.rows_outside_month,
+                "columns_missing": dg.MetadataValue.json(report.columns_missing),
+                "columns_extra": dg.MetadataValue.json(report.columns_extra),
+                "columns_cast": dg.MetadataValue.json(report.columns_cast),
+            },
+            check_results=conformed_check_results(the_lake, key, raw_rows, report),
+        )
+
+    return conformed_tripdata

@@ -1,0 +1,59 @@
+"""raw_<service>_tripdata: the month's file as published, landed in raw/ unchanged (ELT: load as-is)."""
+
+
+import dagster as dg
+
+from lake_assets.catalog import FORMATS, Month, file_name
+from lake_assets.lake import raw_key
+from lake_assets.resources import LakeResource, TlcSourceResource
+from lake_assets.source import MonthNotPublished
+
+# Downloads retry with exponential backoff and jitter; the pool caps parallel downloads.
+DOWNLOAD_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+DOWNLOAD_POOL = "tlc_download"
+
+
+def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{service}_tripdata",
+        partitions_def=partitions_def,
+        group_name="raw",
+        kinds={"file"},
+        description=f"The {service} trip file of the month, byte for byte as the TLC source publishes it.",
+        retry_policy=DOWNLOAD_RETRY,
+        pool=DOWNLOAD_POOL,
+        output_required=False,
+        tags={"service": service},
+    )
+    def raw_tripdata(context: dg.AssetExecutionContext, lake: LakeResource, tlc_source: TlcSourceResource):
+        month = Month.parse(context.partition_key)
+        the_lake, source = lake.get_lake(), tlc_source.get_source()
+        with the_lake.staged() as tmp:
+            try:
+                fetched = source.fetch(service, month, tmp)
+            except MonthNotPublished as exc:
+                # Not a failure: the month is not out yet. Downstream assets are skipped.
+                context.log.warning(f"{service} {month} is not published yet; nothing landed. {exc}")
+                return
+            key = raw_key(service, fetched.file_name)
+            the_lake.publish(tmp, key)
+        # A month republished in the other format replaces the old file, so one raw file stands per month.
+        for ext in FORMATS:
+            other = raw_key(service, file_name(service, month, ext))
+            if other != key and the_lake.exists(other):
+                the_lake.delete(other)
+        context.log.info(f"landed {fetched.file_name}: {fetched.size_bytes:,} bytes, sha256 {fetched.sha256}")
+        yield dg.MaterializeResult(
+            metadata={
+                "source_url": dg.MetadataValue.url(fetched.url),
+                "lake_uri": the_lake.uri(key),
+                "file_name": fetched.file_name,
+                "size_bytes": fetched.size_bytes,
+                "sha256": fetched.sha256,
+                "etag": fetched.etag or "",
+                "last_modified": fetched.last_modified or "",
+            },
+            data_version=dg.DataVersion(fetched.sha256),
+        )
+
+    return raw_tripdata

@@ -1,0 +1,170 @@
+"""Conform one raw TLC file onto its service's canonical schema, streamed with polars.
+
+Reads the file as published (gzip CSV as text, Parquet with whatever types that month used), maps
+columns by case-insensitive name, casts strictly, fills absent columns with nulls, and writes one
+Parquet file. Nothing is dropped: pickups outside the month are counted, not filtered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from lake_assets.catalog import Month
+from lake_assets.schemas import CANONICAL_SCHEMAS, PICKUP_COLUMN, REQUIRED_COLUMNS, TIMESTAMP
+
+_POLARS_ERRORS = (pl.exceptions.PolarsError, OSError)
+
+
+class ConformError(ValueError):
+    """A raw file cannot be conformed; the message names the file, partition and column or cause."""
+
+    def __init__(self, file: str, service: str, month: Month, cause: str, column: str | None = None):
+        self.file, self.service, self.month, self.column, self.cause = file, service, month, column, cause
+        where = f"column {column!r}: " if column else ""
+        super().__init__(f"{file} (partition {service} {month}): {where}{cause}")
+
+
+@dataclass(frozen=True)
+class ConformReport:
+    rows: int
+    pickup_min: datetime | None
+    pickup_max: datetime | None
+    rows_outside_month: int
+    columns_missing: list[str]  # canonical columns absent from the file, filled with nulls
+    columns_extra: list[str]  # columns the file has that the canonical schema does not: not carried
+    columns_cast: dict[str, str]  # column -> "source type -> canonical type", where they differ
+    null_counts: dict[str, int] = field(default_factory=dict)  # of the required columns
+
+
+def scan_raw(path: Path, fmt: str) -> pl.LazyFrame:
+    """The file as published: CSV as all-text columns (typed by the conform), Parquet as typed."""
+    if fmt == "csv.gz":
+        return pl.scan_csv(path, infer_schema=False, raise_if_empty=True)
+    return pl.scan_parquet(path)
+
+
+def count_raw_rows(path: Path, fmt: str) -> int:
+    return scan_raw(path, fmt).select(pl.len()).collect().item()
+
+
+def _cast(name: str, source: pl.DataType, target: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if source == target:
+        return col
+    if target == TIMESTAMP:
+        if source == pl.String:
+            return col.str.strip_chars().str.to_datetime(time_unit="us", strict=True)
+        if isinstance(source, pl.Datetime) and source.time_zone is not None:
+            col = col.dt.replace_time_zone(None)
+        return col.cast(TIMESTAMP, strict=True)
+    if target == pl.Int64 and source == pl.String:
+        # CSV mirrors write ids as "1" in some months and "1.0" in others.
+        return col.str.strip_chars().cast(pl.Float64, strict=True).cast(pl.Int64, strict=True)
+    if source == pl.String:
+        return col.str.strip_chars().cast(target, strict=True)
+    return col.cast(target, strict=True)
+
+
+def _first_bad_value(lf: pl.LazyFrame, name: str, source: pl.DataType, target: pl.DataType) -> str | None:
+    """The first value of a column that does not cast, or None when all cast."""
+    try:
+        lf.select(_cast(name, source, target)).collect()
+        return None
+    except _POLARS_ERRORS:
+        pass
+    relaxed = pl.col(name).cast(target, strict=False) if source != pl.String else None
+    if source == pl.String and target == TIMESTAMP:
+        relaxed = pl.col(name).str.strip_chars().str.to_datetime(time_unit="us", strict=False)
+    elif source == pl.String and target == pl.Int64:
+        relaxed = pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
+    elif source == pl.String:
+        relaxed = pl.col(name).str.strip_chars().cast(target, strict=False)
+    bad = lf.select(pl.col(name), relaxed.alias("_cast")).filter(
+        pl.col(name).is_not_null() & pl.col("_cast").is_null()
+    ).head(1).collect()
+    return repr(bad[name][0]) if bad.height else "(a value out of range)"
+
+
+def conform_file(
+    raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path,
+    parquet_metadata: dict[str, str] | None = None,
+) -> ConformReport:
+    """Writes the canonical Parquet of `raw_path` to `out_path` and reports what it changed."""
+    canonical = CANONICAL_SCHEMAS[service]
+
+    def fail(cause: str, column: str | None = None) -> ConformError:
+        return ConformError(file_label, service, month, cause, column)
+
+    if raw_path.stat().st_size == 0:
+        raise fail("the file is empty (0 bytes)")
+    try:
+        lf = scan_raw(raw_path, fmt)
+        source_schema = lf.collect_schema()
+    except pl.exceptions.NoDataError as exc:
+        raise fail(f"the file has no data: {exc}") from exc
+    except _POLARS_ERRORS as exc:
+        raise fail(f"the file cannot be read as {fmt}: {exc}") from exc
+
+    by_lower = {}
+    for name in source_schema.names():
+        by_lower.setdefault(name.lower(), name)
+    canonical_lower = {name.lower() for name in canonical.names()}
+    for column in REQUIRED_COLUMNS[service]:
+        if column.lower() not in by_lower:
+            raise fail(f"required column is missing (the file has: {', '.join(source_schema.names())})", column)
+
+    exprs, missing, cast = [], [], {}
+    for name, target in canonical.items():
+        source_name = by_lower.get(name.lower())
+        if source_name is None:
+            missing.append(name)
+            exprs.append(pl.lit(None, dtype=target).alias(name))
+            continue
+        source = source_schema[source_name]
+        if source == pl.Null:  # an all-null Parquet column has no type of its own
+            exprs.append(pl.lit(None, dtype=target).alias(name))
+            cast[name] = f"Null -> {target}"
+            continue
+        if source != target:
+            cast[name] = f"{source} -> {target}"
+        exprs.append(_cast(source_name, source, target).alias(name))
+    extra = [name for name in source_schema.names() if name.lower() not in canonical_lower]
+
+    try:
+        lf.select(exprs).sink_parquet(out_path, compression="zstd", statistics=True, metadata=parquet_metadata)
+    except _POLARS_ERRORS as exc:
+        for name, target in canonical.items():
+            source_name = by_lower.get(name.lower())
+            if source_name is None or source_schema[source_name] in (target, pl.Null):
+                continue
+            bad = _first_bad_value(lf, source_name, source_schema[source_name], target)
+            if bad is not None:
+                raise fail(f"value {bad} does not convert to {target}", name) from exc
+        raise fail(f"the file cannot be read as {fmt}: {exc}") from exc
+
+    pickup = PICKUP_COLUMN[service]
+    start = datetime(month.year, month.month, 1)
+    end = datetime(month.shift(1).year, month.shift(1).month, 1)
+    stats = pl.scan_parquet(out_path).select(
+        pl.len().alias("rows"),
+        pl.col(pickup).min().alias("pickup_min"),
+        pl.col(pickup).max().alias("pickup_max"),
+        (pl.col(pickup).is_null() | (pl.col(pickup) < start) | (pl.col(pickup) >= end)).sum().alias("outside"),
+        *[pl.col(c).null_count().alias(f"nulls_{c}") for c in REQUIRED_COLUMNS[service]],
+    ).collect().row(0, named=True)
+    if stats["rows"] == 0:
+        raise fail("the file has a header but no rows")
+    return ConformReport(
+        rows=stats["rows"],
+        pickup_min=stats["pickup_min"],
+        pickup_max=stats["pickup_max"],
+        rows_outside_month=stats["outside"],
+        columns_missing=missing,
+        columns_extra=extra,
+        columns_cast=cast,
+        null_counts={c: stats[f"nulls_{c}"] for c in REQUIRED_COLUMNS[service]},
+    )

@@ -1,0 +1,139 @@
+"""The data lake: a local folder by default, a GCS bucket in production.
+
+Every write goes to a temporary name and is published in one step (DESIGN.md §5): readers see the
+previous complete object or the new complete object, never a part of one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def raw_key(service: str, file_name: str) -> str:
+    return f"raw/{service}/{file_name}"
+
+
+def conformed_prefix(service: str) -> str:
+    return f"conformed/{service}"
+
+
+def conformed_key(service: str, year: int, month: int) -> str:
+    return f"{conformed_prefix(service)}/year={year:04d}/month={month:02d}/part-0.parquet"
+
+
+LANDING_PREFIX = "landing"
+
+
+class LakeWriteError(RuntimeError):
+    """A publish did not happen; the object that was there before is unchanged."""
+
+
+class Lake(ABC):
+    """Objects under keys such as raw/green/green_tripdata_2020-10.csv.gz."""
+
+    url: str
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """Where a reader (DuckDB, BigQuery, polars) finds the object or prefix."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[str]:
+        """Keys of the published objects under a prefix, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    @contextmanager
+    def staged(self) -> Iterator[Path]:
+        """Yields a local temporary path for an object being written; removes it when the block ends."""
+
+    @abstractmethod
+    def publish(self, staged: Path, key: str) -> None:
+        """Makes a staged file the object `key`, in one step; the previous object stays until then."""
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[Path]:
+        """Yields a staged path; publishes it under `key` when the block ends without error."""
+        with self.staged() as tmp:
+            yield tmp
+            self.publish(tmp, key)
+
+    @abstractmethod
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        """Yields a local path holding the object's bytes, for the duration of the block."""
+
+    def move(self, src: str, dst: str) -> None:
+        """Publishes `src` under `dst`, then removes `src`."""
+        with self.local_copy(src) as path, self.writer(dst) as tmp:
+            shutil.copyfile(path, tmp)
+        self.delete(src)
+
+
+class LocalLake(Lake):
+    """A folder. Temporary files live in `.tmp/` inside it, so the final rename stays on one filesystem."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    @contextmanager
+    def staged(self) -> Iterator[Path]:
+        tmp_dir = self.root / ".tmp"
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LakeWriteError(f"cannot write to the lake at {self.root}: {exc.strerror}") from exc
+        tmp = tmp_dir / uuid.uuid4().hex
+        try:
+            yield tmp
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def publish(self, staged: Path, key: str) -> None:
+        final = self._path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with open(staged, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(staged, final)  # atomic on POSIX: the old file stays readable until this instant
+
+    @contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"{key} is not in the lake at {self.root}")
+        yield path
+
+    def move(self, src: str, dst: str) -> None:
+        final = self._path(dst)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(src), final)

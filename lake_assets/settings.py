@@ -1,0 +1,135 @@
+"""Settings from environment variables, validated once at start-up.
+
+Every setting has a default that runs the embedded target (local lake + DuckDB) on the sample
+mirror shipped in the repo. Relative paths are resolved against the project root, so the Dagster
+code server, `make run` and the `dbt` CLI (run from `dbt_project/`) all see the same files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_MIRROR_DIR = PROJECT_ROOT / "data" / "tlc_sample"
+
+# `{ext}` lets one mirror hold months in either published format (see catalog.resolve_source_url).
+SOURCE_PRESETS = {
+    "sample": SAMPLE_MIRROR_DIR.as_uri() + "/{service}/{service}_tripdata_{year}-{month}.{ext}",
+    "official": "https://d37ci6vzurychx.cloudfront.net/trip-data/{service}_tripdata_{year}-{month}.parquet",
+    "community": (
+        "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/"
+        "{service}/{service}_tripdata_{year}-{month}.csv.gz"
+    ),
+}
+TARGETS = ("local", "gcp")
+# BigQuery project ids, dataset names and locations: checked before they are put into SQL.
+_GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_BQ_DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+_BQ_LOCATION_RE = re.compile(r"^[A-Za-z]+(-[a-z]+[0-9]*)?$")
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names the variable and what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    lake_url: str
+    duckdb_path: Path
+    tlc_source_url: str
+    publication_lag_months: int
+    download_concurrency: int
+    gcp_project: str | None
+    bq_dataset: str
+    bq_location: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+
+def _resolve_path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer; set it to a whole number >= {minimum}.")
+    if value < minimum:
+        raise SettingsError(f"{name}={value} is below {minimum}; set it to a whole number >= {minimum}.")
+    return value
+
+
+def _source_url(env: Mapping[str, str]) -> str:
+    raw = env.get("TLC_SOURCE_URL", "sample").strip()
+    url = SOURCE_PRESETS.get(raw, raw)
+    missing = [p for p in ("{service}", "{year}", "{month}") if p not in url]
+    if missing:
+        raise SettingsError(
+            f"TLC_SOURCE_URL={raw!r} lacks the placeholder(s) {', '.join(missing)}; give a URL template "
+            "such as file:///data/{service}_tripdata_{year}-{month}.parquet, or a preset: "
+            + ", ".join(SOURCE_PRESETS)
+        )
+    scheme = urlparse(url).scheme
+    if scheme not in ("file", "http", "https"):
+        raise SettingsError(f"TLC_SOURCE_URL={raw!r} must be a file://, http:// or https:// URL template.")
+    if not (url.endswith(".parquet") or url.endswith(".csv.gz") or url.endswith(".{ext}")):
+        raise SettingsError(
+            f"TLC_SOURCE_URL={raw!r} must name .parquet or .csv.gz files (or end in .{{ext}} for both)."
+        )
+    return url
+
+
+def _lake_url(env: Mapping[str, str], target: str) -> str:
+    raw = env.get("LAKE_URL", ".lakehouse/lake").strip()
+    scheme = urlparse(raw).scheme
+    if target == "gcp":
+        if scheme != "gs" or not urlparse(raw).netloc:
+            raise SettingsError(f"LAKE_URL={raw!r}: with LAKEHOUSE_TARGET=gcp it must be gs://bucket[/prefix].")
+        return raw.rstrip("/")
+    if scheme == "file":
+        return str(_resolve_path(urlparse(raw).path))
+    if scheme:
+        raise SettingsError(f"LAKE_URL={raw!r}: with LAKEHOUSE_TARGET=local it must be a folder or file:// URL.")
+    return str(_resolve_path(raw))
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    target = env.get("LAKEHOUSE_TARGET", "local").strip()
+    if target not in TARGETS:
+        raise SettingsError(f"LAKEHOUSE_TARGET={target!r} is not one of {', '.join(TARGETS)}.")
+    gcp_project = env.get("GCP_PROJECT") or None
+    if target == "gcp" and not gcp_project:
+        raise SettingsError("LAKEHOUSE_TARGET=gcp needs GCP_PROJECT (the BigQuery project id).")
+    if gcp_project and not _GCP_PROJECT_RE.match(gcp_project) and gcp_project != "local":
+        raise SettingsError(f"GCP_PROJECT={gcp_project!r} is not a valid Google Cloud project id.")
+    bq_dataset = env.get("BQ_DATASET", "raw")
+    if not _BQ_DATASET_RE.match(bq_dataset):
+        raise SettingsError(
+            f"BQ_DATASET={bq_dataset!r} is not a valid BigQuery dataset name (letters, digits, underscores)."
+        )
+    bq_location = env.get("BQ_LOCATION", "US")
+    if not _BQ_LOCATION_RE.match(bq_location):
+        raise SettingsError(f"BQ_LOCATION={bq_location!r} is not a BigQuery location such as US or europe-west1.")
+    return Settings(
+        target=target,
+        lake_url=_lake_url(env, target),
+        duckdb_path=_resolve_path(env.get("DUCKDB_PATH", ".lakehouse/warehouse.duckdb")),
+        tlc_source_url=_source_url(env),
+        publication_lag_months=_int_setting(env, "TLC_PUBLICATION_LAG_MONTHS", 2, 0),
+        download_concurrency=_int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1),
+        gcp_project=gcp_project,
+        bq_dataset=bq_dataset,
+        bq_location=bq_location,
+    )

@@ -1,0 +1,72 @@
+"""The warehouse side of the lake: external tables (BigQuery) or views (DuckDB) over conformed Parquet.
+
+Schema on read: the warehouse holds no copy of the trips, only a definition over the lake's files,
+with the hive partition columns (year, month) exposed as columns.
+"""
+
+
+from abc import abstractmethod
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from lake_assets.lake import Lake, conformed_prefix
+from lake_assets.schemas import CANONICAL_SCHEMAS, PARTITION_COLUMNS
+
+DUCKDB_TYPES = {pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.String: "VARCHAR", pl.Datetime("us"): "TIMESTAMP"}
+RAW_SCHEMA = "raw"
+
+
+def external_table_name(service: str) -> str:
+    return f"ext_{service}_tripdata"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_view_sql(service: str, lake: Lake) -> str:
+    """A view over every conformed month; before the first month lands, an empty view of the same shape."""
+    name = f"{RAW_SCHEMA}.{external_table_name(service)}"
+    prefix = conformed_prefix(service)
+    if not lake.list(prefix):
+        columns = {**CANONICAL_SCHEMAS[service], **PARTITION_COLUMNS}
+        nulls = ", ".join(f'CAST(NULL AS {DUCKDB_TYPES[t]}) AS "{c}"' for c, t in columns.items())
+        return f"CREATE OR REPLACE VIEW {name} AS SELECT {nulls} WHERE false"
+    glob = _sql_string(f"{lake.uri(prefix)}/*/*/*.parquet")
+    return (
+        f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({glob}, "
+        "hive_partitioning = true, hive_types = {'year': BIGINT, 'month': BIGINT}, union_by_name = true)"
+    )
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Registers the conformed lake in the warehouse and answers small queries about it."""
+
+    @abstractmethod
+    def register_external_table(self, service: str, lake: Lake) -> dict:
+        """Creates or replaces ext_<service>_tripdata; returns metadata (table, row count, location)."""
+
+    @abstractmethod
+    def query(self, sql: str) -> list[tuple]: ...
+
+
+class DuckDBWarehouse(WarehouseResource):
+    """The embedded warehouse: a DuckDB file whose `raw` schema holds views over the local lake."""
+
+    duckdb: DuckDBResource
+
+    def register_external_table(self, service: str, lake: Lake) -> dict:
+        sql = duckdb_view_sql(service, lake)
+        table = f"{RAW_SCHEMA}.{external_table_name(service)}"
+        with self.duckdb.get_connection() as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+            conn.execute(sql)
+            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            months = conn.execute(f"SELECT count(DISTINCT (year, month)) FROM {table}").fetchone()[0]
+        return {"table": table, "rows": rows, "months": months, "location": lake.uri(conformed_prefix(service))}
+
+    def query(self, sql: str) -> list[tuple]:
+        with self.duckdb.get_connection() as conn:
+            return conn.execute(sql).fetchall()
