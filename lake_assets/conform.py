@@ -137,13 +137,17 @@ def conform_file(
     try:
         lf.select(exprs).sink_parquet(out_path, compression="zstd", statistics=True, metadata=parquet_metadata)
     except _POLARS_ERRORS as exc:
-        for name, target in canonical.items():
-            source_name = by_lower.get(name.lower())
-            if source_name is None or source_schema[source_name] in (target, pl.Null):
-                continue
-            bad = _first_bad_value(lf, source_name, source_schema[source_name], target)
-            if bad is not None:
-                raise fail(f"value {bad} does not convert to {target}", name) from exc
+        # Find the column that failed to convert; a file that cannot even be read has none.
+        try:
+            for name, target in canonical.items():
+                source_name = by_lower.get(name.lower())
+                if source_name is None or source_schema[source_name] in (target, pl.Null):
+                    continue
+                bad = _first_bad_value(lf, source_name, source_schema[source_name], target)
+                if bad is not None:
+                    raise fail(f"value {bad} does not convert to {target}", name) from exc
+        except _POLARS_ERRORS:
+            pass
         raise fail(f"the file cannot be read as {fmt}: {exc}") from exc
 
     pickup = PICKUP_COLUMN[service]

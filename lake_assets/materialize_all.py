@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"the source {settings.tlc_source_url} holds no month for {', '.join(services)}.")
 
     unpartitioned = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
-    after = dg.AssetSelection.keys(MONTHLY_MODELS).downstream().resolve(graph)
+    after = dg.AssetSelection.assets(MONTHLY_MODELS).downstream().resolve(graph)
     before = unpartitioned - after
     _execute(job, instance, "register the lake and build staging", before)
     first, last = min(loaded), max(loaded)

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real TLC files in ../shared, file:// mirrors of them, and a lakehouse in tmp."""
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+from lake_assets.settings import PROJECT_ROOT
+
+SHARED_TLC = PROJECT_ROOT.parent / "shared" / "data" / "tlc"
+GREEN_2020_10 = SHARED_TLC / "green" / "green_tripdata_2020-10.csv.gz"  # 95,120 rows, community CSV
+GREEN_2023_12 = SHARED_TLC / "green" / "green_tripdata_2023-12.parquet"  # 64,215 rows, official Parquet
+SAMPLE_MIRROR = PROJECT_ROOT / "data" / "tlc_sample"
+
+
+@pytest.fixture(scope="session")
+def shared_tlc() -> Path:
+    if not GREEN_2020_10.is_file():
+        pytest.fail(f"the real TLC files are missing: expected {SHARED_TLC} beside the project")
+    return SHARED_TLC
+
+
+def mirror_template(root: Path) -> str:
+    return root.as_uri() + "/{service}/{service}_tripdata_{year}-{month}.{ext}"
+
+
+@pytest.fixture
+def green_mirror(tmp_path, shared_tlc) -> Path:
+    """A file:// mirror holding the two whole real green months (links to ../shared, not copies)."""
+    root = tmp_path / "mirror"
+    (root / "green").mkdir(parents=True)
+    for src in (GREEN_2020_10, GREEN_2023_12):
+        (root / "green" / src.name).symlink_to(src)
+    return root
+
+
+def write_csv_gz(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", newline="") as f:
+        f.write(text)
+    return path
+
+
+@pytest.fixture
+def lakehouse_env(tmp_path, monkeypatch):
+    """Points every setting at tmp_path; returns a function that sets the source mirror."""
+    monkeypatch.setenv("LAKEHOUSE_TARGET", "local")
+    monkeypatch.setenv("LAKE_URL", str(tmp_path / "lake"))
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("TLC_SOURCE_URL", mirror_template(SAMPLE_MIRROR))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    def use_mirror(root: Path) -> None:
+        monkeypatch.setenv("TLC_SOURCE_URL", mirror_template(root))
+
+    use_mirror.tmp_path = tmp_path
+    return use_mirror
+
+
+@pytest.fixture
+def venv_env() -> dict:
+    """The environment for subprocesses: the project venv's bin first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(PROJECT_ROOT / ".venv" / "bin"), env.get("PATH", "")])
+    return env

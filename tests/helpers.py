@@ -1,0 +1,36 @@
+"""Running the real Dagster definitions against the settings in the environment."""
+
+import dagster as dg
+import duckdb
+
+from lake_assets.definitions import build_definitions
+from lake_assets.settings import load_settings
+
+
+def load_defs() -> dg.Definitions:
+    return build_definitions(load_settings())
+
+
+def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None = None, tags=None,
+                instance=None, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        asset_selection=[dg.AssetKey(k) for k in keys],
+        partition_key=partition_key,
+        tags=tags,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_fact_trips: bool) -> list[str]:
+    graph = defs.resolve_asset_graph()
+    after = dg.AssetSelection.assets("fact_trips").downstream().resolve(graph)
+    keys = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
+    keys = keys & after if downstream_of_fact_trips else keys - after
+    return sorted(k.to_user_string() for k in keys)
+
+
+def query(duckdb_path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(duckdb_path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()

@@ -1,0 +1,51 @@
+"""The code location loads, with every asset, check and partition the contract names."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from lake_assets.assets.dbt import partition_vars
+from lake_assets.definitions import build_definitions
+from lake_assets.partitions import service_partitions, trip_month_partitions
+from lake_assets.settings import load_settings
+
+CONTRACT_ASSETS = {
+    *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv") for kind in ("raw_", "", "ext_")),
+    "stg_green_tripdata", "stg_yellow_tripdata", "stg_fhv_tripdata", "taxi_zone_lookup", "dim_zones",
+    "fact_trips", "fact_fhv_trips", "dm_monthly_zone_revenue",
+}
+
+
+def test_definitions_load_with_every_contract_asset():
+    defs = build_definitions(load_settings({}))
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.materializable_asset_keys}
+    assert CONTRACT_ASSETS <= keys
+    # dbt sources resolve to the ext_ assets: staging depends on them, so the external tables are in the graph.
+    assert dg.AssetKey("ext_green_tripdata") in graph.get(dg.AssetKey("stg_green_tripdata")).parent_keys
+    assert dg.AssetKey("green_tripdata") in graph.get(dg.AssetKey("ext_green_tripdata")).parent_keys
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("green_tripdata", "rows_match_raw") in checks
+    assert any(asset == "stg_green_tripdata" and name.startswith("unique_") for asset, name in checks)
+    assert any(asset == "stg_green_tripdata" and name.startswith("relationships_") for asset, name in checks)
+
+
+def test_partitions_are_monthly_keys_per_service_and_trail_today_by_the_lag():
+    parts = service_partitions(publication_lag_months=2)
+    assert parts["green"].get_first_partition_key() == "2013-08"
+    assert parts["yellow"].get_first_partition_key() == "2011-01"
+    assert parts["fhv"].get_first_partition_key() == "2015-01"
+    on_nov_24 = parts["green"].get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    assert on_nov_24[-1] == "2026-09"
+    lag_0 = service_partitions(publication_lag_months=0)["green"]
+    assert lag_0.get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=timezone.utc))[-1] == "2026-11"
+    assert "2020-10" in parts["green"].get_partition_keys()
+
+
+def test_partition_vars_cover_exactly_the_months_asked_for():
+    months = trip_month_partitions(2)
+    assert partition_vars(months.time_window_for_partition_key("2020-10")) == {
+        "min_month": "2020-10-01", "max_month": "2020-11-01"}
+    window = dg.TimeWindow(months.time_window_for_partition_key("2020-11").start,
+                           months.time_window_for_partition_key("2021-01").end)
+    assert partition_vars(window) == {"min_month": "2020-11-01", "max_month": "2021-02-01"}

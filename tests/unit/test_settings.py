@@ -1,0 +1,42 @@
+import pytest
+
+from lake_assets.settings import PROJECT_ROOT, SOURCE_PRESETS, SettingsError, load_settings
+
+
+def test_defaults_run_the_embedded_target_on_the_sample_mirror():
+    settings = load_settings({})
+    assert settings.target == "local"
+    assert settings.lake_url == str(PROJECT_ROOT / ".lakehouse" / "lake")
+    assert settings.duckdb_path == PROJECT_ROOT / ".lakehouse" / "warehouse.duckdb"
+    assert settings.tlc_source_url == SOURCE_PRESETS["sample"]
+    assert settings.tlc_source_url.startswith("file://")
+
+
+@pytest.mark.parametrize("preset", ["official", "community"])
+def test_presets_expand_to_templates(preset):
+    url = load_settings({"TLC_SOURCE_URL": preset}).tlc_source_url
+    assert url.startswith("https://") and "{service}" in url and "{year}-{month}" in url
+
+
+def test_file_url_lake_is_a_folder():
+    assert load_settings({"LAKE_URL": "file:///srv/lake"}).lake_url == "/srv/lake"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"LAKEHOUSE_TARGET": "azure"}, "LAKEHOUSE_TARGET"),
+        ({"TLC_SOURCE_URL": "file:///data/green_tripdata.parquet"}, "{service}, {year}, {month}"),
+        ({"TLC_SOURCE_URL": "ftp://x/{service}_{year}-{month}.parquet"}, "file://"),
+        ({"TLC_SOURCE_URL": "file:///d/{service}_{year}-{month}.json"}, ".parquet or .csv.gz"),
+        ({"LAKE_URL": "s3://bucket/lake"}, "LAKE_URL"),
+        ({"LAKEHOUSE_TARGET": "gcp", "GCP_PROJECT": "my-project", "LAKE_URL": "/tmp/lake"}, "gs://bucket"),
+        ({"LAKEHOUSE_TARGET": "gcp", "LAKE_URL": "gs://b/p"}, "GCP_PROJECT"),
+        ({"BQ_DATASET": "raw; DROP TABLE x"}, "BQ_DATASET"),
+        ({"TLC_PUBLICATION_LAG_MONTHS": "two"}, "TLC_PUBLICATION_LAG_MONTHS"),
+    ],
+)
+def test_invalid_settings_fail_with_a_message_that_names_the_setting(env, names):
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(env)
+    assert names in str(excinfo.value)
