@@ -83,7 +83,7 @@ def _source_url(env: Mapping[str, str]) -> str:
     scheme = urlparse(url).scheme
     if scheme not in ("file", "http", "https"):
         raise SettingsError(f"TLC_SOURCE_URL={raw!r} must be a file://, http:// or https:// URL template.")
-    if not (url.endswith(".parquet") or url.endswith(".csv.gz") or url.endswith(".{ext}")):
+    if not url.endswith((".parquet", ".csv.gz", ".{ext}")):
         raise SettingsError(
             f"TLC_SOURCE_URL={raw!r} must name .parquet or .csv.gz files (or end in .{{ext}} for both)."
         )

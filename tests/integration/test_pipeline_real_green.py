@@ -44,7 +44,7 @@ def stg_counts(tmp) -> dict[str, int]:
 
 
 def test_real_months_arrive_whole_in_lake_view_and_staging(loaded):
-    defs, tmp = loaded
+    _, tmp = loaded
     raw = tmp / "lake" / "raw" / "green"
     assert sorted(p.name for p in raw.iterdir()) == ["green_tripdata_2020-10.csv.gz", "green_tripdata_2023-12.parquet"]
     assert sha256(raw / "green_tripdata_2020-10.csv.gz") == sha256(GREEN_2020_10)  # landed as published
@@ -109,7 +109,7 @@ def test_dbt_cli_builds_on_its_own(loaded, venv_env):
     _, tmp = loaded
     venv_env["DUCKDB_PATH"] = str(tmp / "warehouse.duckdb")
     result = subprocess.run(["dbt", "build"], cwd=PROJECT_ROOT / "dbt_project", env=venv_env,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "ERROR=0" in result.stdout
     assert stg_counts(tmp) == MONTHS

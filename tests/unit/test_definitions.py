@@ -1,6 +1,6 @@
 """The code location loads, with every asset, check and partition the contract names."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -35,10 +35,10 @@ def test_partitions_are_monthly_keys_per_service_and_trail_today_by_the_lag():
     assert parts["green"].get_first_partition_key() == "2013-08"
     assert parts["yellow"].get_first_partition_key() == "2011-01"
     assert parts["fhv"].get_first_partition_key() == "2015-01"
-    on_nov_24 = parts["green"].get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    on_nov_24 = parts["green"].get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=UTC))
     assert on_nov_24[-1] == "2026-09"
     lag_0 = service_partitions(publication_lag_months=0)["green"]
-    assert lag_0.get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=timezone.utc))[-1] == "2026-11"
+    assert lag_0.get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=UTC))[-1] == "2026-11"
     assert "2020-10" in parts["green"].get_partition_keys()
 
 
