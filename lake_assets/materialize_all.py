@@ -13,11 +13,10 @@ import time
 import dagster as dg
 import polars as pl
 
-from lake_assets.catalog import SERVICES, Month
-from lake_assets.definitions import defs
+from lake_assets.catalog import SERVICES, CatalogError, Month
 from lake_assets.lake import conformed_prefix
 from lake_assets.resources import build_resources
-from lake_assets.settings import load_settings
+from lake_assets.settings import SettingsError, load_settings
 from lake_assets.source import TlcSource
 
 MONTHLY_MODELS = dg.AssetKey("fact_trips")
@@ -42,6 +41,8 @@ def _execute(job: dg.JobDefinition, instance, label: str, keys, **kwargs) -> Non
 def months_to_load(source: TlcSource, services: list[str], months: list[Month] | None) -> dict[str, list[Month]]:
     if months:
         return {s: months for s in services}
+    if not source.url_template.startswith("file://"):
+        raise SystemExit("an http(s) source cannot be listed: name the months to load with --month YYYY-MM.")
     return {s: source.list_months(s) for s in services}
 
 
@@ -63,12 +64,20 @@ def print_summary(settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--service", action="append", choices=SERVICES, help="services to load (default: all)")
-    parser.add_argument("--month", action="append", type=Month.parse,
+    parser.add_argument("--month", action="append",
                         help="months YYYY-MM to load (default: every month a file:// source holds)")
     args = parser.parse_args(argv)
-    settings = load_settings()
+    try:
+        months = [Month.parse(m) for m in args.month] if args.month else None
+        settings = load_settings()
+    except (CatalogError, SettingsError) as exc:
+        parser.error(str(exc))
     services = args.service or list(SERVICES)
-    plan = months_to_load(TlcSource(settings.tlc_source_url), services, args.month)
+    plan = months_to_load(TlcSource(settings.tlc_source_url), services, months)
+    # Imported once the settings are known good: the module builds its `defs` on import.
+    from lake_assets.definitions import build_definitions
+
+    defs = build_definitions(settings)
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     instance = _instance()
