@@ -51,6 +51,38 @@ def count_raw_rows(path: Path, fmt: str) -> int:
     return scan_raw(path, fmt).select(pl.len()).collect().item()
 
 
+def open_raw(raw_path: Path, fmt: str, file_label: str, service: str, month: Month) -> tuple[pl.LazyFrame, pl.Schema]:
+    """The raw file's lazy frame and schema, once it is known to be non-empty with the required columns."""
+    if raw_path.stat().st_size == 0:
+        raise ConformError(file_label, service, month, "the file is empty (0 bytes)")
+    try:
+        lf = scan_raw(raw_path, fmt)
+        source_schema = lf.collect_schema()
+    except pl.exceptions.NoDataError as exc:
+        raise ConformError(file_label, service, month, f"the file has no data: {exc}") from exc
+    except _POLARS_ERRORS as exc:
+        raise ConformError(file_label, service, month, f"the file cannot be read as {fmt}: {exc}") from exc
+    present = {name.lower() for name in source_schema.names()}
+    for column in REQUIRED_COLUMNS[service]:
+        if column.lower() not in present:
+            raise ConformError(file_label, service, month,
+                               f"required column is missing (the file has: {', '.join(source_schema.names())})", column)
+    return lf, source_schema
+
+
+def validate_raw(raw_path: Path, fmt: str, file_label: str, service: str, month: Month) -> int:
+    """Reads the whole file once and returns its row count; ConformError if it is empty, unreadable,
+    lacks a required column or has no rows. Run before a download replaces a month's raw file."""
+    lf, _ = open_raw(raw_path, fmt, file_label, service, month)
+    try:
+        rows = lf.select(pl.len()).collect().item()
+    except _POLARS_ERRORS as exc:
+        raise ConformError(file_label, service, month, f"the file cannot be read as {fmt}: {exc}") from exc
+    if rows == 0:
+        raise ConformError(file_label, service, month, "the file has a header but no rows")
+    return rows
+
+
 def _cast(name: str, source: pl.DataType, target: pl.DataType) -> pl.Expr:
     col = pl.col(name)
     if source == target:
@@ -99,24 +131,11 @@ def conform_file(
     def fail(cause: str, column: str | None = None) -> ConformError:
         return ConformError(file_label, service, month, cause, column)
 
-    if raw_path.stat().st_size == 0:
-        raise fail("the file is empty (0 bytes)")
-    try:
-        lf = scan_raw(raw_path, fmt)
-        source_schema = lf.collect_schema()
-    except pl.exceptions.NoDataError as exc:
-        raise fail(f"the file has no data: {exc}") from exc
-    except _POLARS_ERRORS as exc:
-        raise fail(f"the file cannot be read as {fmt}: {exc}") from exc
-
+    lf, source_schema = open_raw(raw_path, fmt, file_label, service, month)
     by_lower = {}
     for name in source_schema.names():
         by_lower.setdefault(name.lower(), name)
     canonical_lower = {name.lower() for name in canonical.names()}
-    for column in REQUIRED_COLUMNS[service]:
-        if column.lower() not in by_lower:
-            raise fail(f"required column is missing (the file has: {', '.join(source_schema.names())})", column)
-
     exprs, missing, cast = [], [], {}
     for name, target in canonical.items():
         source_name = by_lower.get(name.lower())

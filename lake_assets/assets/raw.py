@@ -3,7 +3,8 @@
 
 import dagster as dg
 
-from lake_assets.catalog import FORMATS, Month, file_name
+from lake_assets.catalog import FORMATS, Month, file_name, format_of
+from lake_assets.conform import ConformError, validate_raw
 from lake_assets.lake import raw_key
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.source import MonthNotPublished
@@ -35,6 +36,11 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition) -> dg
                 # Not a failure: the month is not out yet. Downstream assets are skipped.
                 context.log.warning(f"{service} {month} is not published yet; nothing landed. {exc}")
                 return
+            # A file that is empty, unreadable or lacks a required column never replaces a good one.
+            try:
+                rows = validate_raw(tmp, format_of(fetched.file_name), fetched.file_name, service, month)
+            except ConformError as exc:  # the same bytes would fail again: no retry
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
             key = raw_key(service, fetched.file_name)
             the_lake.publish(tmp, key)
         # A month republished in the other format replaces the old file, so one raw file stands per month.
@@ -42,13 +48,14 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition) -> dg
             other = raw_key(service, file_name(service, month, ext))
             if other != key and the_lake.exists(other):
                 the_lake.delete(other)
-        context.log.info(f"landed {fetched.file_name}: {fetched.size_bytes:,} bytes, sha256 {fetched.sha256}")
+        context.log.info(f"landed {fetched.file_name}: {fetched.size_bytes:,} bytes, {rows:,} rows, sha256 {fetched.sha256}")
         yield dg.MaterializeResult(
             metadata={
                 "source_url": dg.MetadataValue.url(fetched.url),
                 "lake_uri": the_lake.uri(key),
                 "file_name": fetched.file_name,
                 "size_bytes": fetched.size_bytes,
+                "rows": rows,
                 "sha256": fetched.sha256,
                 "etag": fetched.etag or "",
                 "last_modified": fetched.last_modified or "",

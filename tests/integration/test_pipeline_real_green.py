@@ -91,6 +91,7 @@ def test_fact_trips_partition_run_rebuilds_only_its_month(loaded):
 def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded, green_mirror):
     defs, tmp = loaded
     good_conformed = sha256(conformed(tmp, "2020-10"))
+    good_raw = tmp / "lake" / "raw" / "green" / "green_tripdata_2020-10.csv.gz"
     stg_before = stg_counts(tmp)
     # The source republishes 2020-10 without PULocationID (derived from the real file).
     bad = pl.read_csv(GREEN_2020_10, infer_schema=False, n_rows=1_000).drop("PULocationID")
@@ -101,6 +102,7 @@ def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded, green_
     errors = " ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
     assert "green_tripdata_2020-10.csv.gz" in errors and "green 2020-10" in errors and "'PULocationID'" in errors
     assert sha256(conformed(tmp, "2020-10")) == good_conformed
+    assert sha256(good_raw) == sha256(GREEN_2020_10)  # the bad download did not replace the good raw file
     assert stg_counts(tmp) == stg_before
     assert not list((tmp / "lake" / ".tmp").iterdir())
 
