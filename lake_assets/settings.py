@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_MIRROR_DIR = PROJECT_ROOT / "data" / "tlc_sample"
@@ -45,6 +45,9 @@ class Settings:
     tlc_source_url: str
     publication_lag_months: int
     download_concurrency: int
+    download_retries: int
+    download_retry_delay_seconds: float
+    download_timeout_seconds: float
     gcp_project: str | None
     bq_dataset: str
     bq_location: str
@@ -52,6 +55,15 @@ class Settings:
     @property
     def is_local(self) -> bool:
         return self.target == "local"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any user and password replaced by ***."""
+    parsed = urlparse(url)
+    if not (parsed.username or parsed.password):
+        return url
+    netloc = "***@" + (parsed.hostname or "") + (f":{parsed.port}" if parsed.port else "")
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 def _resolve_path(value: str) -> Path:
@@ -70,9 +82,21 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, minimum: int) 
     return value
 
 
+def _float_setting(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number; set it to a number of seconds > 0.")
+    if not value > 0:
+        raise SettingsError(f"{name}={value} must be > 0 seconds.")
+    return value
+
+
 def _source_url(env: Mapping[str, str]) -> str:
-    raw = env.get("TLC_SOURCE_URL", "sample").strip()
-    url = SOURCE_PRESETS.get(raw, raw)
+    url = env.get("TLC_SOURCE_URL", "sample").strip()
+    url = SOURCE_PRESETS.get(url, url)
+    raw = redact_url(url)  # a URL may carry credentials: messages show it without them
     missing = [p for p in ("{service}", "{year}", "{month}") if p not in url]
     if missing:
         raise SettingsError(
@@ -97,11 +121,30 @@ def _lake_url(env: Mapping[str, str], target: str) -> str:
         if scheme != "gs" or not urlparse(raw).netloc:
             raise SettingsError(f"LAKE_URL={raw!r}: with LAKEHOUSE_TARGET=gcp it must be gs://bucket[/prefix].")
         return raw.rstrip("/")
-    if scheme == "file":
-        return str(_resolve_path(urlparse(raw).path))
-    if scheme:
+    if scheme and scheme != "file":
         raise SettingsError(f"LAKE_URL={raw!r}: with LAKEHOUSE_TARGET=local it must be a folder or file:// URL.")
-    return str(_resolve_path(raw))
+    folder = _resolve_path(urlparse(raw).path if scheme else raw)
+    _check_writable_folder("LAKE_URL", raw, folder)
+    return str(folder)
+
+
+def _check_writable_folder(name: str, raw: str, folder: Path) -> None:
+    """The folder, or the nearest part of it that exists, must be a folder this process can write."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"{name}={raw!r}: cannot create or write the folder {folder} ({existing} is not a writable "
+            "folder); point it at a folder you can write."
+        )
+
+
+def _duckdb_path(env: Mapping[str, str]) -> Path:
+    raw = env.get("DUCKDB_PATH", ".lakehouse/warehouse.duckdb")
+    path = _resolve_path(raw)
+    _check_writable_folder("DUCKDB_PATH", raw, path.parent)
+    return path
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -125,10 +168,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         target=target,
         lake_url=_lake_url(env, target),
-        duckdb_path=_resolve_path(env.get("DUCKDB_PATH", ".lakehouse/warehouse.duckdb")),
+        duckdb_path=_duckdb_path(env),
         tlc_source_url=_source_url(env),
         publication_lag_months=_int_setting(env, "TLC_PUBLICATION_LAG_MONTHS", 2, 0),
         download_concurrency=_int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1),
+        download_retries=_int_setting(env, "TLC_DOWNLOAD_RETRIES", 3, 0),
+        download_retry_delay_seconds=_float_setting(env, "TLC_DOWNLOAD_RETRY_DELAY_SECONDS", 2.0),
+        download_timeout_seconds=_float_setting(env, "TLC_DOWNLOAD_TIMEOUT_SECONDS", 60.0),
         gcp_project=gcp_project,
         bq_dataset=bq_dataset,
         bq_location=bq_location,

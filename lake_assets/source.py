@@ -1,7 +1,8 @@
 """The TLC source: where a month's file is published, and fetching it byte for byte.
 
 A source is a URL template (settings.TLC_SOURCE_URL). `file://` mirrors are read from disk and can
-be listed; `http(s)://` sources are streamed with httpx and probed with HEAD.
+be listed; `http(s)://` sources are streamed with httpx and probed with HEAD. A URL may carry
+credentials (`https://user:token@host/...`): they are used, and never shown (settings.redact_url).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlparse
 import httpx
 
 from lake_assets.catalog import FILE_NAME_RE, Month, source_url_candidates
+from lake_assets.settings import redact_url
 
 CHUNK_BYTES = 1 << 20
 
@@ -29,7 +31,7 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class FetchedFile:
-    url: str
+    url: str  # redacted
     file_name: str
     size_bytes: int
     sha256: str
@@ -52,9 +54,10 @@ class TlcSource:
                 return _fetch_url(url, dest, self.timeout_seconds)
             except MonthNotPublished:
                 continue
-        raise MonthNotPublished(
-            f"{service} {month} is not published at the source (tried {', '.join(self.candidates(service, month))})."
-        )
+            except SourceError as exc:
+                raise SourceError(f"{service} {month}: {exc}") from exc
+        tried = ", ".join(redact_url(u) for u in self.candidates(service, month))
+        raise MonthNotPublished(f"{service} {month} is not published at the source (tried {tried}).")
 
     def head(self, service: str, month: Month) -> str | None:
         """The URL where the month is published, or None when it is not (yet)."""
@@ -64,11 +67,14 @@ class TlcSource:
                 if Path(unquote(parsed.path)).is_file():
                     return url
                 continue
-            response = httpx.head(url, follow_redirects=True, timeout=self.timeout_seconds)
+            try:
+                response = httpx.head(url, follow_redirects=True, timeout=self.timeout_seconds)
+            except httpx.HTTPError as exc:
+                raise SourceError(f"HEAD {redact_url(url)} failed: {type(exc).__name__}") from None
             if response.status_code == 200:
                 return url
             if response.status_code not in (403, 404):
-                raise SourceError(f"HEAD {url} answered HTTP {response.status_code}.")
+                raise SourceError(f"HEAD {redact_url(url)} answered HTTP {response.status_code}.")
         return None
 
     def list_months(self, service: str) -> list[Month]:
@@ -87,27 +93,28 @@ class TlcSource:
 
 def _fetch_url(url: str, dest: Path, timeout_seconds: float) -> FetchedFile:
     parsed = urlparse(url)
+    shown = redact_url(url)
     file_name = Path(unquote(parsed.path)).name
     digest = hashlib.sha256()
     size = 0
     if parsed.scheme == "file":
         src = Path(unquote(parsed.path))
         if not src.is_file():
-            raise MonthNotPublished(url)
+            raise MonthNotPublished(shown)
         with open(src, "rb") as fin, open(dest, "wb") as fout:
             while chunk := fin.read(CHUNK_BYTES):
                 digest.update(chunk)
                 fout.write(chunk)
                 size += len(chunk)
-        return FetchedFile(url=url, file_name=file_name, size_bytes=size, sha256=digest.hexdigest())
+        return FetchedFile(url=shown, file_name=file_name, size_bytes=size, sha256=digest.hexdigest())
 
     timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
             if response.status_code in (403, 404):  # S3/CloudFront answer 403 for a missing key
-                raise MonthNotPublished(url)
+                raise MonthNotPublished(shown)
             if response.status_code != 200:
-                raise SourceError(f"GET {url} answered HTTP {response.status_code}.")
+                raise SourceError(f"GET {shown} answered HTTP {response.status_code}.")
             expected = response.headers.get("content-length")
             with open(dest, "wb") as fout:
                 for chunk in response.iter_raw(CHUNK_BYTES):
@@ -115,9 +122,9 @@ def _fetch_url(url: str, dest: Path, timeout_seconds: float) -> FetchedFile:
                     fout.write(chunk)
                     size += len(chunk)
             if expected is not None and int(expected) != size:
-                raise SourceError(f"GET {url} ended after {size} of {expected} bytes (body cut off).")
+                raise SourceError(f"GET {shown} ended after {size} of {expected} bytes (body cut off).")
             return FetchedFile(
-                url=str(response.url),
+                url=shown,
                 file_name=file_name,  # the requested name: a redirect target may be named otherwise
                 size_bytes=size,
                 sha256=digest.hexdigest(),
@@ -125,6 +132,8 @@ def _fetch_url(url: str, dest: Path, timeout_seconds: float) -> FetchedFile:
                 last_modified=response.headers.get("last-modified"),
             )
     except httpx.TimeoutException as exc:
-        raise SourceError(f"GET {url} timed out after {timeout_seconds:g} s ({type(exc).__name__}).") from exc
+        raise SourceError(f"GET {shown} timed out after {timeout_seconds:g} s ({type(exc).__name__}).") from None
     except httpx.TransportError as exc:
-        raise SourceError(f"GET {url} failed: {type(exc).__name__}: {exc}") from exc
+        # httpx's own message can quote the URL; name the failure by its type only.
+        cut = " (body cut off)" if isinstance(exc, httpx.RemoteProtocolError) else ""
+        raise SourceError(f"GET {shown} failed after {size} bytes: {type(exc).__name__}{cut}.") from None

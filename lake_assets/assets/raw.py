@@ -7,21 +7,30 @@ from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.conform import ConformError, validate_raw
 from lake_assets.lake import raw_key
 from lake_assets.resources import LakeResource, TlcSourceResource
+from lake_assets.settings import Settings
 from lake_assets.source import MonthNotPublished
 
-# Downloads retry with exponential backoff and jitter; the pool caps parallel downloads.
-DOWNLOAD_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-DOWNLOAD_POOL = "tlc_download"
+DOWNLOAD_POOL = "tlc_download"  # caps parallel downloads across runs (dagster.yaml, TLC_DOWNLOAD_CONCURRENCY)
 
 
-def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def download_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    """Retries of a failed download: exponential backoff with jitter, so retries do not stampede."""
+    return dg.RetryPolicy(
+        max_retries=settings.download_retries,
+        delay=settings.download_retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
+
+
+def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"raw_{service}_tripdata",
         partitions_def=partitions_def,
         group_name="raw",
         kinds={"file"},
         description=f"The {service} trip file of the month, byte for byte as the TLC source publishes it.",
-        retry_policy=DOWNLOAD_RETRY,
+        retry_policy=download_retry_policy(settings),
         pool=DOWNLOAD_POOL,
         output_required=False,
         tags={"service": service},
