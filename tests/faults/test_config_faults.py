@@ -1,0 +1,62 @@
+"""Bad configuration is rejected before any work, with a message that says what to fix."""
+
+import subprocess
+import sys
+
+import pytest
+
+from lake_assets.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.faults
+
+
+def run_make_run_driver(tmp_path, venv_env, args=(), **env):
+    venv_env.update({"LAKE_URL": str(tmp_path / "lake"), "DUCKDB_PATH": str(tmp_path / "wh.duckdb"), **env})
+    return subprocess.run([sys.executable, "-m", "lake_assets.materialize_all", *args], cwd=PROJECT_ROOT,
+                          env=venv_env, capture_output=True, text=True, check=False, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--service", "hvfhs"], {}, "invalid choice: 'hvfhs'"),
+        (["--month", "2021-13"], {}, "month '2021-13' is not a month in the form YYYY-MM"),
+        ([], {"TLC_SOURCE_URL": "file:///data/green_tripdata.parquet"}, "lacks the placeholder(s) {service}, {year}, {month}"),
+        ([], {"BQ_DATASET": "raw`; DROP SCHEMA core; --"}, "is not a valid BigQuery dataset name"),
+        ([], {"LAKEHOUSE_TARGET": "aws"}, "LAKEHOUSE_TARGET='aws' is not one of local, gcp"),
+    ],
+    ids=["unknown-service", "month-13", "url-without-placeholders", "dataset-with-sql", "unknown-target"],
+)
+def test_bad_settings_and_arguments_are_rejected_before_any_work(tmp_path, venv_env, args, env, message):
+    result = run_make_run_driver(tmp_path, venv_env, args, **env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "wh.duckdb").exists()
+
+
+def test_a_lake_url_that_cannot_be_written_is_rejected(tmp_path, venv_env):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the lake's parent folder should be")
+    result = run_make_run_driver(tmp_path, venv_env, LAKE_URL=str(blocker / "lake"))
+    assert result.returncode == 2
+    assert f"LAKE_URL='{blocker / 'lake'}': cannot create or write the folder" in result.stderr
+    assert "point it at a folder you can write" in result.stderr
+
+
+def test_the_dagster_cli_rejects_a_partition_outside_the_calendar(tmp_path, venv_env):
+    venv_env.update(LAKE_URL=str(tmp_path / "lake"), DUCKDB_PATH=str(tmp_path / "wh.duckdb"))
+    result = subprocess.run(
+        [str(PROJECT_ROOT / ".venv/bin/dagster"), "asset", "materialize", "-m", "lake_assets.definitions",
+         "--select", "raw_green_tripdata", "--partition", "2021-13"],
+        cwd=PROJECT_ROOT, env=venv_env, capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode != 0
+    assert "2021-13" in result.stderr + result.stdout
+    assert not (tmp_path / "lake").exists()
+
+
+def test_make_dev_binds_the_webserver_to_loopback():
+    dry_run = subprocess.run(["make", "-n", "dev"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+    dev_line = next(line for line in dry_run.splitlines() if "dagster dev" in line)
+    assert "-h 127.0.0.1" in dev_line
