@@ -59,8 +59,10 @@ def lakehouse_env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def venv_env() -> dict:
-    """The environment for subprocesses: the project venv's bin first on PATH."""
+def venv_env(tmp_path) -> dict:
+    """The environment for subprocesses: the project venv's bin first on PATH, a Dagster home in tmp."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(PROJECT_ROOT / ".venv" / "bin"), env.get("PATH", "")])
+    env["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
     return env

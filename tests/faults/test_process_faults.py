@@ -77,6 +77,9 @@ def test_two_runs_of_one_partition_at_once_leave_one_correct_copy(lakehouse_env,
     lakehouse_env(green_mirror)
     lake = lakehouse_env.tmp_path / "lake"
     env = {**venv_env, **{k: os.environ[k] for k in ("LAKE_URL", "DUCKDB_PATH", "TLC_SOURCE_URL")}}
+    # Create the instance's storage once, as `make run`/`make dev` do, before two processes share it.
+    subprocess.run([str(PROJECT_ROOT / ".venv/bin/dagster"), "instance", "info"], env=env, cwd=PROJECT_ROOT,
+                   capture_output=True, check=True, timeout=120)
     runs = [dagster_materialize(env, "raw_green_tripdata,green_tripdata") for _ in range(2)]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]

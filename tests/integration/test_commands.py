@@ -12,8 +12,7 @@ from tests.helpers import query
 
 def test_dagster_cli_materializes_a_partition(tmp_path, green_mirror, venv_env):
     venv_env.update(LAKE_URL=str(tmp_path / "lake"), DUCKDB_PATH=str(tmp_path / "wh.duckdb"),
-                    TLC_SOURCE_URL=mirror_template(green_mirror), DAGSTER_HOME=str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
+                    TLC_SOURCE_URL=mirror_template(green_mirror))
     result = subprocess.run(
         ["dagster", "asset", "materialize", "-m", "lake_assets.definitions",
          "--select", "raw_green_tripdata,green_tripdata", "--partition", "2023-12"],
@@ -26,8 +25,7 @@ def test_dagster_cli_materializes_a_partition(tmp_path, green_mirror, venv_env):
 
 def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, venv_env):
     venv_env.update(LAKE_URL=str(tmp_path / "lake"), DUCKDB_PATH=str(tmp_path / "wh.duckdb"),
-                    TLC_SOURCE_URL="sample", DAGSTER_HOME=str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
+                    TLC_SOURCE_URL="sample")
     result = subprocess.run([sys.executable, "-m", "lake_assets.materialize_all"], cwd=PROJECT_ROOT,
                             env=venv_env, capture_output=True, text=True, check=False, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -39,4 +37,4 @@ def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, 
     assert f"core.fact_trips{'':<18}{fact_rows:>9,}".replace(" ", "") in result.stdout.replace(" ", "")
     assert fact_rows > 0
     # The runs were recorded in the instance, so `make dev` shows them.
-    assert any((tmp_path / "home").rglob("*.db"))
+    assert any((tmp_path / "dagster_home").rglob("*.db"))
