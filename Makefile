@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test dev bench lint clean sample-mirror
+.PHONY: install instance run test dev bench lint clean sample-mirror
 
 install: $(INSTALLED)
 
@@ -17,19 +17,22 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# The Dagster instance `make run` and `make dev` share: its config, and the download pool's limit.
+TLC_DOWNLOAD_CONCURRENCY ?= 2
+instance: install
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster instance concurrency set tlc_download $(TLC_DOWNLOAD_CONCURRENCY) > /dev/null
 
 # Materialize the whole graph on the embedded default: local lake, DuckDB, the sample mirror.
-run: install $(DAGSTER_HOME)/dagster.yaml
+run: install instance
 	$(PY) -m lake_assets.materialize_all
 
 test: install
 	$(PY) -m pytest
 
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
-dev: install $(DAGSTER_HOME)/dagster.yaml
+dev: install instance
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: install

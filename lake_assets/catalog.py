@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 SERVICES = ("green", "yellow", "fhv")
 
@@ -47,6 +47,11 @@ class Month:
 
     def __str__(self) -> str:
         return self.key
+
+
+def newest_expected_month(now: datetime, publication_lag_months: int) -> Month:
+    """The newest month the TLC should have published by `now`: the current month minus the lag."""
+    return Month(now.year, now.month).shift(-publication_lag_months)
 
 
 def check_service(service: str) -> str:

@@ -10,10 +10,17 @@ from lake_assets.assets.conformed import build_conformed_asset
 from lake_assets.assets.dbt import build_dbt_assets
 from lake_assets.assets.external_tables import build_external_table_asset
 from lake_assets.assets.raw import build_raw_asset
+from lake_assets.assets.reports import monthly_revenue_by_borough
+from lake_assets.automation.failure_sensor import run_failure_alert
+from lake_assets.automation.landing_sensor import build_landing_sensor
+from lake_assets.automation.schedules import build_ingest_schedule
+from lake_assets.automation.tlc_source_sensor import build_tlc_source_sensor
 from lake_assets.catalog import SERVICES
 from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.resources import build_resources
 from lake_assets.settings import Settings, load_settings
+
+AUTOMATION_INTERVAL_SECONDS = 30
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -29,7 +36,23 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 def build_definitions(settings: Settings) -> dg.Definitions:
     # dbt runs as a subprocess in dbt_project/: hand it the warehouse path resolved here.
     os.environ["DUCKDB_PATH"] = str(settings.duckdb_path)
-    return dg.Definitions(assets=build_assets(settings), resources=build_resources(settings))
+    return dg.Definitions(
+        assets=[*build_assets(settings), monthly_revenue_by_borough],
+        schedules=[build_ingest_schedule(settings)],
+        sensors=[
+            build_tlc_source_sensor(settings),
+            build_landing_sensor(settings),
+            run_failure_alert,
+            # Declarative automation, on by default (AutomationCondition on ext_*, dbt models, reports).
+            dg.AutomationConditionSensorDefinition(
+                "lakehouse_automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
+            ),
+        ],
+        resources=build_resources(settings),
+    )
 
 
 defs = build_definitions(load_settings())

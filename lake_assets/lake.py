@@ -54,6 +54,10 @@ class Lake(ABC):
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
+    def version(self, key: str) -> str:
+        """Changes whenever the object is replaced (size and mtime; a GCS generation)."""
+
+    @abstractmethod
     @contextmanager
     def staged(self) -> Iterator[Path]:
         """Yields a local temporary path for an object being written; removes it when the block ends."""
@@ -105,6 +109,10 @@ class LocalLake(Lake):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def version(self, key: str) -> str:
+        stat = self._path(key).stat()
+        return f"{stat.st_size}-{stat.st_mtime_ns}"
 
     @contextmanager
     def staged(self) -> Iterator[Path]:

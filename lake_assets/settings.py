@@ -48,6 +48,8 @@ class Settings:
     download_retries: int
     download_retry_delay_seconds: float
     download_timeout_seconds: float
+    sensor_interval_seconds: int
+    sensor_first_month: str | None
     gcp_project: str | None
     bq_dataset: str
     bq_location: str
@@ -91,6 +93,15 @@ def _float_setting(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise SettingsError(f"{name}={value} must be > 0 seconds.")
     return value
+
+
+def _month_setting(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", raw):
+        raise SettingsError(f"{name}={raw!r} is not a month YYYY-MM.")
+    return raw
 
 
 def _source_url(env: Mapping[str, str]) -> str:
@@ -175,6 +186,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         download_retries=_int_setting(env, "TLC_DOWNLOAD_RETRIES", 3, 0),
         download_retry_delay_seconds=_float_setting(env, "TLC_DOWNLOAD_RETRY_DELAY_SECONDS", 2.0),
         download_timeout_seconds=_float_setting(env, "TLC_DOWNLOAD_TIMEOUT_SECONDS", 60.0),
+        sensor_interval_seconds=_int_setting(env, "TLC_SENSOR_INTERVAL_SECONDS", 3600, 5),
+        sensor_first_month=_month_setting(env, "TLC_SENSOR_FIRST_MONTH"),
         gcp_project=gcp_project,
         bq_dataset=bq_dataset,
         bq_location=bq_location,

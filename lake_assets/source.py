@@ -40,6 +40,17 @@ class FetchedFile:
 
 
 @dataclass(frozen=True)
+class PublishedFile:
+    """A month's file as the source lists it: `version` changes when the file does (ETag, or size
+    and Last-Modified; size and mtime for a file:// mirror, whose `local_path` can be hashed)."""
+
+    url: str
+    file_name: str
+    version: str
+    local_path: Path | None
+
+
+@dataclass(frozen=True)
 class TlcSource:
     url_template: str
     timeout_seconds: float = 60.0
@@ -59,20 +70,24 @@ class TlcSource:
         tried = ", ".join(redact_url(u) for u in self.candidates(service, month))
         raise MonthNotPublished(f"{service} {month} is not published at the source (tried {tried}).")
 
-    def head(self, service: str, month: Month) -> str | None:
-        """The URL where the month is published, or None when it is not (yet)."""
+    def head(self, service: str, month: Month) -> PublishedFile | None:
+        """What the source publishes for the month without fetching it, or None when it is not (yet)."""
         for url in self.candidates(service, month):
             parsed = urlparse(url)
             if parsed.scheme == "file":
-                if Path(unquote(parsed.path)).is_file():
-                    return url
+                path = Path(unquote(parsed.path))
+                if path.is_file():
+                    stat = path.stat()
+                    return PublishedFile(url, Path(path).name, f"{stat.st_size}-{stat.st_mtime_ns}", path)
                 continue
             try:
                 response = httpx.head(url, follow_redirects=True, timeout=self.timeout_seconds)
             except httpx.HTTPError as exc:
                 raise SourceError(f"HEAD {redact_url(url)} failed: {type(exc).__name__}") from None
             if response.status_code == 200:
-                return url
+                headers = response.headers
+                version = headers.get("etag") or f"{headers.get('content-length')}-{headers.get('last-modified')}"
+                return PublishedFile(url, Path(unquote(parsed.path)).name, version, None)
             if response.status_code not in (403, 404):
                 raise SourceError(f"HEAD {redact_url(url)} answered HTTP {response.status_code}.")
         return None

@@ -1,13 +1,13 @@
 """<service>_tripdata: the month conformed onto the service's canonical schema, as hive-partitioned Parquet."""
 
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
 
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checks import conformed_check_results, conformed_check_specs
+from lake_assets.checksum import sha256_of
 from lake_assets.conform import ConformError, conform_file, count_raw_rows
 from lake_assets.lake import Lake, conformed_key, raw_key
 from lake_assets.resources import LakeResource
@@ -22,14 +22,6 @@ def find_raw_file(lake: Lake, service: str, month: Month) -> str:
     raise FileNotFoundError(
         f"no raw {service} file for {month} in the lake at {lake.url}: materialize raw_{service}_tripdata first."
     )
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build_conformed_asset(

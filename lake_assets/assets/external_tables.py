@@ -3,6 +3,8 @@
 
 import dagster as dg
 
+from lake_assets.assets.dbt import WAREHOUSE_POOL
+from lake_assets.automation.conditions import on_upstream_update
 from lake_assets.resources import LakeResource
 from lake_assets.warehouse import WarehouseResource, external_table_name
 
@@ -18,6 +20,8 @@ def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinitio
             "with the hive partition columns year and month."
         ),
         tags={"service": service},
+        automation_condition=on_upstream_update(),
+        pool=WAREHOUSE_POOL,
     )
     def external_table(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource):
         registered = warehouse.register_external_table(service, lake.get_lake())

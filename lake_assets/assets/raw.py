@@ -1,14 +1,18 @@
 """raw_<service>_tripdata: the month's file as published, landed in raw/ unchanged (ELT: load as-is)."""
 
 
+import shutil
+from pathlib import Path
+
 import dagster as dg
 
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
+from lake_assets.checksum import sha256_of
 from lake_assets.conform import ConformError, validate_raw
 from lake_assets.lake import raw_key
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
-from lake_assets.source import MonthNotPublished
+from lake_assets.source import FetchedFile, MonthNotPublished
 
 DOWNLOAD_POOL = "tlc_download"  # caps parallel downloads across runs (dagster.yaml, TLC_DOWNLOAD_CONCURRENCY)
 
@@ -23,6 +27,12 @@ def download_retry_policy(settings: Settings) -> dg.RetryPolicy:
     )
 
 
+class RawTripConfig(dg.Config):
+    """Where the month's file comes from: the TLC source (default), or a file dropped in landing/."""
+
+    landed_key: str | None = None
+
+
 def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"raw_{service}_tripdata",
@@ -35,16 +45,24 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
         output_required=False,
         tags={"service": service},
     )
-    def raw_tripdata(context: dg.AssetExecutionContext, lake: LakeResource, tlc_source: TlcSourceResource):
+    def raw_tripdata(
+        context: dg.AssetExecutionContext, config: RawTripConfig, lake: LakeResource, tlc_source: TlcSourceResource
+    ):
         month = Month.parse(context.partition_key)
-        the_lake, source = lake.get_lake(), tlc_source.get_source()
+        the_lake = lake.get_lake()
         with the_lake.staged() as tmp:
-            try:
-                fetched = source.fetch(service, month, tmp)
-            except MonthNotPublished as exc:
-                # Not a failure: the month is not out yet. Downstream assets are skipped.
-                context.log.warning(f"{service} {month} is not published yet; nothing landed. {exc}")
-                return
+            if config.landed_key:  # dropped into landing/ by another tool (lake_landing_sensor)
+                with the_lake.local_copy(config.landed_key) as landed:
+                    shutil.copyfile(landed, tmp)
+                fetched = FetchedFile(url=the_lake.uri(config.landed_key), file_name=Path(config.landed_key).name,
+                                      size_bytes=tmp.stat().st_size, sha256=sha256_of(tmp))
+            else:
+                try:
+                    fetched = tlc_source.get_source().fetch(service, month, tmp)
+                except MonthNotPublished as exc:
+                    # Not a failure: the month is not out yet. Downstream assets are skipped.
+                    context.log.warning(f"{service} {month} is not published yet; nothing landed. {exc}")
+                    return
             # A file that is empty, unreadable or lacks a required column never replaces a good one.
             try:
                 rows = validate_raw(tmp, format_of(fetched.file_name), fetched.file_name, service, month)
@@ -52,6 +70,8 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
             key = raw_key(service, fetched.file_name)
             the_lake.publish(tmp, key)
+        if config.landed_key:
+            the_lake.delete(config.landed_key)  # taken in: processed once
         # A month republished in the other format replaces the old file, so one raw file stands per month.
         for ext in FORMATS:
             other = raw_key(service, file_name(service, month, ext))
