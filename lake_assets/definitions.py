@@ -13,7 +13,7 @@ from lake_assets.assets.raw import build_raw_asset
 from lake_assets.assets.reports import monthly_revenue_by_borough
 from lake_assets.automation.failure_sensor import run_failure_alert
 from lake_assets.automation.landing_sensor import build_landing_sensor
-from lake_assets.automation.schedules import build_ingest_schedule
+from lake_assets.automation.schedules import INGEST_JOBS, build_ingest_schedules
 from lake_assets.automation.tlc_source_sensor import build_tlc_source_sensor
 from lake_assets.catalog import SERVICES
 from lake_assets.partitions import service_partitions, trip_month_partitions
@@ -38,7 +38,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     os.environ["DUCKDB_PATH"] = str(settings.duckdb_path)
     return dg.Definitions(
         assets=[*build_assets(settings), monthly_revenue_by_borough],
-        schedules=[build_ingest_schedule(settings)],
+        jobs=INGEST_JOBS,
+        schedules=build_ingest_schedules(settings),
         sensors=[
             build_tlc_source_sensor(settings),
             build_landing_sensor(settings),

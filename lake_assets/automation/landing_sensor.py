@@ -13,7 +13,7 @@ from lake_assets.lake import LANDING_PREFIX, Lake
 from lake_assets.resources import LakeResource
 from lake_assets.settings import Settings
 
-from .schedules import lake_asset_keys
+from .schedules import INGEST_JOBS, ingest_job_name
 
 REJECTED_PREFIX = f"{LANDING_PREFIX}/rejected"
 LANDING_INTERVAL_SECONDS = 30
@@ -36,7 +36,7 @@ def plan_landing_runs(lake: Lake) -> tuple[list[dg.RunRequest], list[str]]:
         requests.append(dg.RunRequest(
             run_key=f"landing:{name}:{lake.version(key)}",
             partition_key=month.key,
-            asset_selection=lake_asset_keys(service),
+            job_name=ingest_job_name(service),
             run_config={"ops": {f"raw_{service}_tripdata": {"config": {"landed_key": key}}}},
             tags={"lakehouse/trigger": "lake_landing_sensor"},
         ))
@@ -48,7 +48,7 @@ def build_landing_sensor(settings: Settings) -> dg.SensorDefinition:
         name="lake_landing_sensor",
         minimum_interval_seconds=min(LANDING_INTERVAL_SECONDS, settings.sensor_interval_seconds),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        target=dg.AssetSelection.groups("raw", "conformed"),
+        jobs=INGEST_JOBS,
         description="Takes in files dropped into the lake's landing/ folder (e.g. by gcloud storage cp).",
     )
     def lake_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):

@@ -1,4 +1,5 @@
-"""monthly_tlc_ingest: once a month, ingest the newest month each service should have by then."""
+"""The ingest jobs (one per service: its raw and conformed assets share one partitions definition)
+and monthly_<service>_ingest: once a month, ingest the newest month each service should have."""
 
 import dagster as dg
 
@@ -15,20 +16,31 @@ def lake_asset_keys(service: str) -> list[dg.AssetKey]:
     return [dg.AssetKey(f"raw_{service}_tripdata"), dg.AssetKey(f"{service}_tripdata")]
 
 
-def build_ingest_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    @dg.schedule(
-        name="monthly_tlc_ingest",
-        cron_schedule=INGEST_CRON,
-        execution_timezone=INGEST_TIMEZONE,
-        target=dg.AssetSelection.groups("raw", "conformed"),
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Lands and conforms the newest month of every service, given TLC_PUBLICATION_LAG_MONTHS.",
-    )
-    def monthly_tlc_ingest(context: dg.ScheduleEvaluationContext):
-        month = newest_expected_month(context.scheduled_execution_time, settings.publication_lag_months)
-        return [
-            dg.RunRequest(run_key=f"{service}:{month}", partition_key=month.key, asset_selection=lake_asset_keys(service))
-            for service in SERVICES
-        ]
+def ingest_job_name(service: str) -> str:
+    return f"ingest_{service}"
 
-    return monthly_tlc_ingest
+
+INGEST_JOBS = [
+    dg.define_asset_job(ingest_job_name(service), selection=lake_asset_keys(service),
+                        description=f"Land and conform one month of {service} trips.")
+    for service in SERVICES
+]
+
+
+def build_ingest_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+    def build(service: str) -> dg.ScheduleDefinition:
+        @dg.schedule(
+            name=f"monthly_{service}_ingest",
+            job_name=ingest_job_name(service),
+            cron_schedule=INGEST_CRON,
+            execution_timezone=INGEST_TIMEZONE,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+            description=f"Lands and conforms the newest {service} month, given TLC_PUBLICATION_LAG_MONTHS.",
+        )
+        def monthly_ingest(context: dg.ScheduleEvaluationContext):
+            month = newest_expected_month(context.scheduled_execution_time, settings.publication_lag_months)
+            return dg.RunRequest(run_key=f"{service}:{month}", partition_key=month.key)
+
+        return monthly_ingest
+
+    return [build(service) for service in SERVICES]

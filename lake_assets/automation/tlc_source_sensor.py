@@ -17,7 +17,7 @@ from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
 from lake_assets.source import TlcSource
 
-from .schedules import lake_asset_keys
+from .schedules import INGEST_JOBS, ingest_job_name
 
 
 def months_to_probe(source: TlcSource, service: str, now: datetime, settings: Settings) -> list[Month]:
@@ -67,7 +67,7 @@ def plan_source_runs(
             requests.append(dg.RunRequest(
                 run_key=f"{service}:{month}:{sha or published.version}",
                 partition_key=month.key,
-                asset_selection=lake_asset_keys(service),
+                job_name=ingest_job_name(service),
                 tags={"lakehouse/trigger": "tlc_source_sensor"},
             ))
             notes.append(f"{published.file_name} ({'new' if not seen else 'changed'})")
@@ -79,7 +79,7 @@ def build_tlc_source_sensor(settings: Settings) -> dg.SensorDefinition:
         name="tlc_source_sensor",
         minimum_interval_seconds=settings.sensor_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        target=dg.AssetSelection.groups("raw", "conformed"),
+        jobs=INGEST_JOBS,
         description="Requests a run for each month that appeared or changed at the TLC source.",
     )
     def tlc_source_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, tlc_source: TlcSourceResource):

@@ -1,0 +1,95 @@
+"""Schedule and sensor logic on a real file:// mirror and a real local lake."""
+
+import os
+import shutil
+from datetime import datetime
+
+import dagster as dg
+
+from lake_assets.automation.landing_sensor import plan_landing_runs
+from lake_assets.automation.tlc_source_sensor import months_to_probe, plan_source_runs
+from lake_assets.catalog import Month, newest_expected_month
+from lake_assets.definitions import build_definitions
+from lake_assets.lake import LocalLake
+from lake_assets.settings import load_settings
+from lake_assets.source import TlcSource
+from tests.conftest import SAMPLE_MIRROR, mirror_template
+
+NOW = datetime(2026, 11, 24, 12, 0)
+
+
+def test_newest_expected_month_trails_by_the_lag():
+    assert newest_expected_month(NOW, 2) == Month(2026, 9)
+    assert newest_expected_month(NOW, 0) == Month(2026, 11)
+    assert newest_expected_month(datetime(2027, 1, 15), 2) == Month(2026, 11)
+
+
+def test_schedule_asks_every_service_for_the_newest_expected_month():
+    defs = build_definitions(load_settings({"TLC_PUBLICATION_LAG_MONTHS": "3"}))
+    requests = set()
+    for service in ("green", "yellow", "fhv"):
+        schedule = defs.resolve_schedule_def(f"monthly_{service}_ingest")
+        assert schedule.execution_timezone == "America/New_York"
+        context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 15, 6, 0),
+                                            repository_def=defs.get_repository_def())
+        requests |= {(schedule.job_name, r.partition_key) for r in schedule.evaluate_tick(context).run_requests}
+    assert requests == {("ingest_green", "2026-08"), ("ingest_yellow", "2026-08"), ("ingest_fhv", "2026-08")}
+
+
+def test_http_sources_are_probed_over_a_window_ending_at_the_newest_month():
+    source = TlcSource("https://example.test/{service}_tripdata_{year}-{month}.parquet")
+    recent = months_to_probe(source, "green", NOW, load_settings({}))
+    assert [m.key for m in recent] == ["2026-07", "2026-08", "2026-09"]
+    since = months_to_probe(source, "yellow", NOW, load_settings({"TLC_SENSOR_FIRST_MONTH": "2026-05"}))
+    assert since[0] == Month(2026, 5) and since[-1] == Month(2026, 9)
+
+
+def test_source_sensor_requests_each_new_or_changed_month_once(tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    source, lake, settings = TlcSource(mirror_template(mirror)), LocalLake(tmp_path / "lake"), load_settings({})
+
+    requests, cursor, _ = plan_source_runs(source, lake, {}, NOW, settings)
+    assert sorted(r.partition_key for r in requests) == ["2020-10", "2023-12"]
+    assert {r.job_name for r in requests} == {"ingest_green"}
+
+    again, cursor_again, _ = plan_source_runs(source, lake, cursor, NOW, settings)
+    assert again == [] and cursor_again == cursor  # the cursor remembers: nothing requested twice
+
+    touched = mirror / "green/green_tripdata_2020-10.csv.gz"
+    os.utime(touched, ns=(1, 1))  # a new mtime, the same bytes
+    same_bytes, cursor, _ = plan_source_runs(source, lake, cursor, NOW, settings)
+    assert same_bytes == []
+
+    touched.write_bytes(touched.read_bytes()[:-10] + b"\n")  # the source republishes different bytes
+    changed, cursor, _ = plan_source_runs(source, lake, cursor, NOW, settings)
+    assert [r.partition_key for r in changed] == ["2020-10"]
+
+
+def test_source_sensor_does_not_request_a_month_already_landed_with_the_same_sha256(tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    lake = LocalLake(tmp_path / "lake")
+    with lake.writer("raw/green/green_tripdata_2020-10.csv.gz") as tmp:
+        shutil.copyfile(mirror / "green/green_tripdata_2020-10.csv.gz", tmp)
+    requests, cursor, _ = plan_source_runs(TlcSource(mirror_template(mirror)), lake, {}, NOW, load_settings({}))
+    assert [r.partition_key for r in requests] == ["2023-12"]
+    assert "sha256" in cursor["green/2020-10"]
+
+
+def test_landing_sensor_takes_in_good_names_once_and_sets_bad_ones_aside(tmp_path):
+    lake = LocalLake(tmp_path / "lake")
+    for name in ("yellow_tripdata_2020-11.csv.gz", "taxi_2020-11.csv", "green_tripdata_2020-13.parquet"):
+        with lake.writer(f"landing/{name}") as tmp:
+            shutil.copyfile(SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-11.csv.gz", tmp)
+    requests, rejected = plan_landing_runs(lake)
+    assert len(requests) == 1
+    request = requests[0]
+    assert request.partition_key == "2020-11"
+    assert request.run_config == {"ops": {"raw_yellow_tripdata": {"config": {"landed_key": "landing/yellow_tripdata_2020-11.csv.gz"}}}}
+    assert request.run_key.startswith("landing:yellow_tripdata_2020-11.csv.gz:")
+    assert len(rejected) == 2 and all("Moved to landing/rejected/" in r for r in rejected)
+    assert sorted(lake.list("landing/rejected")) == ["landing/rejected/green_tripdata_2020-13.parquet",
+                                                      "landing/rejected/taxi_2020-11.csv"]
+    again, rejected_again = plan_landing_runs(lake)
+    assert [r.run_key for r in again] == [request.run_key] and rejected_again == []  # same run key: Dagster runs it once
