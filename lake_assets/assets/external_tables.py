@@ -4,7 +4,7 @@
 import dagster as dg
 
 from lake_assets.assets.dbt import WAREHOUSE_POOL
-from lake_assets.automation.conditions import on_upstream_update
+from lake_assets.automation.conditions import on_missing_or_conformed_update
 from lake_assets.resources import LakeResource
 from lake_assets.warehouse import WarehouseResource, external_table_name
 
@@ -20,7 +20,7 @@ def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinitio
             "with the hive partition columns year and month."
         ),
         tags={"service": service},
-        automation_condition=on_upstream_update(),
+        automation_condition=on_missing_or_conformed_update(),
         pool=WAREHOUSE_POOL,
     )
     def external_table(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource):
