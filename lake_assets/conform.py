@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from lake_assets.catalog import Month
+from lake_assets.checksum import sha256_of
 from lake_assets.schemas import CANONICAL_SCHEMAS, PICKUP_COLUMN, REQUIRED_COLUMNS, TIMESTAMP
 
 _POLARS_ERRORS = (pl.exceptions.PolarsError, OSError)
@@ -191,3 +192,20 @@ def conform_file(
         columns_cast=cast,
         null_counts={c: stats[f"nulls_{c}"] for c in REQUIRED_COLUMNS[service]},
     )
+
+
+def conform_month(
+    raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path
+) -> tuple[ConformReport, int, str]:
+    """What the conformed asset does before it publishes: hash the raw file, conform it with that
+    lineage in the Parquet metadata, and refuse a result whose row count differs from the raw file's.
+    Returns (report, raw rows, raw sha256)."""
+    raw_sha256 = sha256_of(raw_path)
+    report = conform_file(
+        raw_path, fmt, file_label, service, month, out_path,
+        parquet_metadata={"lakehouse.source_file": file_label, "lakehouse.source_sha256": raw_sha256},
+    )
+    raw_rows = count_raw_rows(raw_path, fmt)
+    if raw_rows != report.rows:  # never publish a month that lost or gained rows
+        raise ConformError(file_label, service, month, f"{report.rows} rows conformed of {raw_rows}")
+    return report, raw_rows, raw_sha256

@@ -7,8 +7,7 @@ import dagster as dg
 
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checks import conformed_check_results, conformed_check_specs
-from lake_assets.checksum import sha256_of
-from lake_assets.conform import ConformError, conform_file, count_raw_rows
+from lake_assets.conform import conform_month
 from lake_assets.lake import Lake, conformed_key, raw_key
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS
@@ -47,17 +46,9 @@ def build_conformed_asset(
         the_lake = lake.get_lake()
         raw = find_raw_file(the_lake, service, month)
         raw_name = Path(raw).name
-        fmt = format_of(raw_name)
         key = conformed_key(service, month.year, month.month)
         with the_lake.local_copy(raw) as raw_path, the_lake.staged() as tmp:
-            raw_sha256 = sha256_of(raw_path)
-            report = conform_file(
-                raw_path, fmt, raw_name, service, month, tmp,
-                parquet_metadata={"lakehouse.source_file": raw_name, "lakehouse.source_sha256": raw_sha256},
-            )
-            raw_rows = count_raw_rows(raw_path, fmt)
-            if raw_rows != report.rows:  # never publish a month that lost or gained rows
-                raise ConformError(raw_name, service, month, f"{report.rows} rows conformed of {raw_rows}")
+            report, raw_rows, raw_sha256 = conform_month(raw_path, format_of(raw_name), raw_name, service, month, tmp)
             the_lake.publish(tmp, key)
         context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {key}")
         yield dg.MaterializeResult(

@@ -1,0 +1,83 @@
+"""One conform of one input, in this process, by one variant; prints seconds, rows and peak RSS as JSON.
+
+Run by benchmarks/run.py in a fresh child process per measurement, so peak RSS is the variant's own.
+    python benchmarks/variants.py VARIANT INPUT.csv.gz OUTPUT.parquet
+"""
+
+import gzip
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+GREEN_DATETIMES = ["lpep_pickup_datetime", "lpep_dropoff_datetime"]
+GREEN_INTS = ["VendorID", "RatecodeID", "PULocationID", "DOLocationID", "passenger_count", "payment_type", "trip_type"]
+GREEN_FLOATS = ["trip_distance", "fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount", "ehail_fee",
+                "improvement_surcharge", "total_amount", "congestion_surcharge"]
+
+
+def project(src: Path, out: Path) -> int:
+    """The conformed asset's own code path: sha256, conform, row-count check, stats."""
+    from lake_assets.catalog import Month
+    from lake_assets.conform import conform_month
+
+    report, _, _ = conform_month(src, "csv.gz", src.name, "green", Month(2020, 10), out)
+    return report.rows
+
+
+def pandas_course(src: Path, out: Path) -> int:
+    """The course's way: pandas read_csv, dtype fixes, to_parquet."""
+    import pandas as pd
+
+    df = pd.read_csv(src, compression="gzip", low_memory=False)
+    for column in GREEN_DATETIMES:
+        df[column] = pd.to_datetime(df[column])
+    for column in GREEN_INTS:
+        df[column] = df[column].astype("Int64")
+    for column in GREEN_FLOATS:
+        df[column] = df[column].astype("float64")
+    df.to_parquet(out, engine="pyarrow", compression="zstd", index=False)
+    return len(df)
+
+
+def duckdb_copy(src: Path, out: Path) -> int:
+    """DuckDB COPY (SELECT ... casts ...) TO parquet."""
+    import duckdb
+
+    casts = [f"cast({c} as timestamp) as {c}" for c in GREEN_DATETIMES]
+    casts += [f"cast(cast({c} as double) as bigint) as {c}" for c in GREEN_INTS]
+    casts += [f"cast({c} as double) as {c}" for c in GREEN_FLOATS] + ["store_and_fwd_flag"]
+    with duckdb.connect() as conn:
+        conn.execute("SET threads = 2")
+        conn.execute(f"COPY (SELECT {', '.join(casts)} FROM read_csv('{src}', all_varchar = true)) "
+                     f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+        return conn.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
+
+
+def polars_bare(src: Path, out: Path) -> int:
+    """A bare polars conform: scan_csv -> sink_parquet, nothing else."""
+    import polars as pl
+
+    pl.scan_csv(src).sink_parquet(out)
+    return pl.scan_parquet(out).select(pl.len()).collect().item()
+
+
+def gunzip_only(src: Path, out: Path) -> int:
+    """Reading and discarding the decompressed stream: the floor for any conform of a gzip CSV."""
+    lines = 0
+    with gzip.open(src, "rb") as f:
+        while chunk := f.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return lines - 1
+
+
+VARIANTS = {f.__name__: f for f in (project, pandas_course, duckdb_copy, polars_bare, gunzip_only)}
+
+if __name__ == "__main__":
+    name, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    started = time.perf_counter()
+    rows = VARIANTS[name](src, out)
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"variant": name, "seconds": seconds, "rows": rows, "peak_mib": peak_kib / 1024}))
