@@ -7,6 +7,9 @@ Parquet file. Nothing is dropped: pickups outside the month are counted, not fil
 
 from __future__ import annotations
 
+import gzip
+import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -122,6 +125,43 @@ def _first_bad_value(lf: pl.LazyFrame, name: str, source: pl.DataType, target: p
     return repr(bad[name][0]) if bad.height else "(a value out of range)"
 
 
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M")
+SAMPLE_LINES = 1_000
+
+
+def _datetime_format(sample: pl.Series) -> str | None:
+    """The first known format all sampled values parse with; None lets polars infer it."""
+    values = sample.drop_nulls().str.strip_chars()
+    for candidate in DATETIME_FORMATS:
+        if values.str.to_datetime(candidate, strict=False).null_count() == 0:
+            return candidate
+    return None
+
+
+def _typed_csv_plan(raw_path: Path, by_lower: dict[str, str], canonical: pl.Schema) -> pl.LazyFrame:
+    """The CSV read with numbers parsed by the reader (ids as Float64: mirrors write "1.0" too)."""
+    with gzip.open(raw_path, "rt", newline="") as f:
+        sample = pl.read_csv(io.StringIO("".join(itertools.islice(f, SAMPLE_LINES + 1))), infer_schema=False)
+    overrides, exprs = {}, []
+    for name, target in canonical.items():
+        source = by_lower.get(name.lower())
+        if source is None:
+            exprs.append(pl.lit(None, dtype=target).alias(name))
+            continue
+        col = pl.col(source)
+        if target == TIMESTAMP:
+            overrides[source] = pl.String
+            fmt = _datetime_format(sample[source]) if source in sample.columns else None
+            exprs.append(col.str.to_datetime(format=fmt, time_unit="us", strict=True).alias(name))
+        elif target in (pl.Int64, pl.Float64):
+            overrides[source] = pl.Float64
+            exprs.append(col.cast(target, strict=True).alias(name))
+        else:
+            overrides[source] = pl.String
+            exprs.append(col.alias(name))
+    return pl.scan_csv(raw_path, schema_overrides=overrides, infer_schema=False).select(exprs)
+
+
 def conform_file(
     raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path,
     parquet_metadata: dict[str, str] | None = None,
@@ -154,8 +194,11 @@ def conform_file(
         exprs.append(_cast(source_name, source, target).alias(name))
     extra = [name for name in source_schema.names() if name.lower() not in canonical_lower]
 
+    # CSV: the reader parses numbers itself (much faster than casting text); errors are then
+    # diagnosed on the all-text plan, which names the column and value.
+    plan = _typed_csv_plan(raw_path, by_lower, canonical) if fmt == "csv.gz" else lf.select(exprs)
     try:
-        lf.select(exprs).sink_parquet(out_path, compression="zstd", statistics=True, metadata=parquet_metadata)
+        plan.sink_parquet(out_path, compression="zstd", statistics=True, metadata=parquet_metadata)
     except _POLARS_ERRORS as exc:
         # Find the column that failed to convert; a file that cannot even be read has none.
         try:
