@@ -5,7 +5,10 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from dagster_gcp import GCSResource
 
+from lake_assets.bigquery_warehouse import BigQueryWarehouse
+from lake_assets.gcs_lake import GcsLake
 from lake_assets.lake import Lake, LocalLake
 from lake_assets.project import dbt_project
 from lake_assets.settings import SOURCE_PRESETS, Settings
@@ -14,11 +17,15 @@ from lake_assets.warehouse import DuckDBWarehouse
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The data lake; `url` is a folder for the local target."""
+    """The data lake: a folder, or gs://bucket/prefix reached through dagster-gcp's GCSResource
+    (credentials from Application Default Credentials; STORAGE_EMULATOR_HOST for an emulator)."""
 
     url: str
+    gcp_project: str | None = None
 
     def get_lake(self) -> Lake:
+        if self.url.startswith("gs://"):
+            return GcsLake(self.url, GCSResource(project=self.gcp_project).get_client())
         return LocalLake(self.url)
 
 
@@ -35,14 +42,20 @@ class TlcSourceResource(dg.ConfigurableResource):
 
 
 def build_resources(settings: Settings) -> dict:
-    if settings.target != "local":
-        raise NotImplementedError("LAKEHOUSE_TARGET=gcp is not built yet (issue 3).")
+    """The same assets on either target: only these resources differ."""
+    if settings.target == "gcp":
+        warehouse = BigQueryWarehouse(project=settings.gcp_project, dataset=settings.bq_dataset,
+                                      location=settings.bq_location)
+        dbt_target = os.environ.get("DBT_TARGET", "bigquery")
+    else:
+        warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path)))
+        dbt_target = "local"
     return {
-        "lake": LakeResource(url=settings.lake_url),
+        "lake": LakeResource(url=settings.lake_url, gcp_project=settings.gcp_project),
         "tlc_source": TlcSourceResource(
             url_template=dg.EnvVar("TLC_SOURCE_URL") if os.environ.get("TLC_SOURCE_URL") else "sample",
             timeout_seconds=settings.download_timeout_seconds,
         ),
-        "warehouse": DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path))),
-        "dbt": DbtCliResource(project_dir=dbt_project, target="local"),
+        "warehouse": warehouse,
+        "dbt": DbtCliResource(project_dir=dbt_project, target=dbt_target),
     }
