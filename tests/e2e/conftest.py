@@ -1,5 +1,5 @@
 """`dagster dev` (webserver, daemon, code server) on 127.0.0.1 over a temp lakehouse, fed by a TLC
-mirror served over HTTP on 127.0.0.1. One instance per test module: it takes ~25 s to start."""
+mirror served over HTTP on 127.0.0.1. One instance for the tier: it takes ~25 s to start."""
 
 import os
 import shutil
@@ -58,7 +58,7 @@ class DagsterDev:
                              + self.log.read_text()[-4000:])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dagster_dev(tmp_path_factory, shared_tlc):
     root = tmp_path_factory.mktemp("e2e")
     mirror = root / "mirror"

@@ -2,6 +2,7 @@
 
 import shutil
 
+import duckdb
 import pytest
 
 from tests.conftest import SAMPLE_MIRROR
@@ -44,5 +45,5 @@ def test_a_file_dropped_in_landing_is_taken_in_once(dagster_dev):
 def _services_in_marts(dev) -> list[str]:
     try:
         return [r[0] for r in query(dev.duckdb, "select distinct service_type from marts.dm_monthly_zone_revenue order by 1")]
-    except Exception:  # the warehouse is busy (one writer) or the mart is not built yet
+    except duckdb.Error:  # the warehouse is busy (one writer) or the mart is not built yet
         return []
