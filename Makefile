@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test dev bench lint clean sample-mirror
+.PHONY: install instance run test system-deps dev bench lint clean sample-mirror
 
 install: $(INSTALLED)
 
@@ -28,15 +28,23 @@ instance: install
 run: install instance
 	$(PY) -m lake_assets.materialize_all
 
-test: install
+test: install system-deps
 	$(PY) -m pytest
+
+# Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own).
+system-deps:
+	command -v chromium > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# Benchmarks print figures (see README, Performance); they are never timed tests.
+bench: install
+	$(PY) benchmarks/run.py
 
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
 dev: install instance
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: install
-	$(VENV)/bin/ruff check lake_assets tests data
+	$(VENV)/bin/ruff check lake_assets tests data benchmarks
 
 # Rebuild data/tlc_sample/ from the real files in ../shared/data/tlc (see the script's docstring).
 sample-mirror: install
