@@ -1,9 +1,9 @@
 """The UI: a run launched through the GraphQL API, and the asset graph in a real headless Chromium."""
 
 import shutil
-import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.e2e
@@ -41,15 +41,13 @@ def test_the_asset_graph_renders_in_chromium(dagster_dev, tmp_path):
             # The graph of the conformed group, with its upstream and downstream assets around it.
             page.goto(f"{dagster_dev.url}/locations/lake_assets.definitions/asset-groups/conformed",
                       wait_until="domcontentloaded", timeout=120_000)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                skip = page.get_by_role("button", name="Skip")
-                if skip.count():  # a fresh instance greets with a "Join the Dagster community" dialog
-                    skip.first.click()
-                elif "fact_trips" in page.content():
-                    break
-                page.wait_for_timeout(1000)
-            page.wait_for_timeout(2000)
+            page.get_by_text("fact_trips").first.wait_for(timeout=120_000)
+            try:  # a fresh instance greets with a "Join the Dagster community" dialog, a little later
+                page.get_by_role("button", name="Skip").click(timeout=20_000)
+            except PlaywrightTimeout:
+                pass
+            page.get_by_text("Join the Dagster community").wait_for(state="hidden", timeout=20_000)
+            page.wait_for_timeout(1000)
             page.screenshot(path=str(screenshot))
             content = page.content()
         finally:
