@@ -101,7 +101,9 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
             for service in ("green", "yellow", "fhv"):
                 warehouse.register_external_table(service, lake)
             env = {**os.environ, "DUCKDB_PATH": str(duckdb_path)}
-            _dbt(["build", "--exclude", "fact_trips+", "--quiet"], env)
+            # run, not build: the re-labelled history repeats the same trips in every month
+            _dbt(["seed", "--quiet"], env)
+            _dbt(["run", "--exclude", "fact_trips+", "--quiet"], env)
             _dbt(["run", "--select", "fact_trips", "--quiet"], env)  # the history, built once
             window = json.dumps({"min_month": "2020-11-01", "max_month": "2020-12-01"})
             times = [_dbt(["run", "--select", "fact_trips", "--vars", window, "--quiet"], env) for _ in range(reps)]

@@ -25,8 +25,10 @@ def test_a_failing_dbt_test_blocks_downstream_and_keeps_the_previous_tables(lake
     fhv_before = query(db, "select count(*) from core.fact_fhv_trips")[0][0]
     marts_before = query(db, "select count(*), sum(total_monthly_trips) from marts.dm_monthly_zone_revenue")
 
-    # FHV 2020-11 arrives with pickup zones that do not exist (made from the sample's made-up FHV month).
+    # FHV 2020-11 arrives with pickup zones that do not exist (made from the sample's made-up FHV month,
+    # under another base so that its trips are new ones).
     bad = pl.read_csv(mirror / "fhv/fhv_tripdata_2020-10.csv.gz", infer_schema=False).with_columns(
+        pl.lit("B00099").alias("dispatching_base_num"),
         pl.when(pl.int_range(pl.len()) % 10 == 0).then(pl.lit("999")).otherwise(pl.col("PUlocationID"))
         .alias("PUlocationID"),
     )

@@ -21,4 +21,5 @@ renamed as (
 select *
 from renamed
 where true
-qualify row_number() over (partition by tripid order by pickup_datetime) = 1
+-- per month: a month run reads only its own month (DuckDB pushes the month filter below the window)
+qualify row_number() over (partition by source_month, tripid order by pickup_datetime) = 1
