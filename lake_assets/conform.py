@@ -238,17 +238,20 @@ def conform_file(
 
 
 def conform_month(
-    raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path
+    raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path,
+    landed: tuple[str, int] | None = None,
 ) -> tuple[ConformReport, int, str]:
     """What the conformed asset does before it publishes: hash the raw file, conform it with that
     lineage in the Parquet metadata, and refuse a result whose row count differs from the raw file's.
+    `landed` is (sha256, rows) as the landing step counted them: when the file is still those
+    bytes, its count is used instead of parsing the file a second time.
     Returns (report, raw rows, raw sha256)."""
     raw_sha256 = sha256_of(raw_path)
     report = conform_file(
         raw_path, fmt, file_label, service, month, out_path,
         parquet_metadata={"lakehouse.source_file": file_label, "lakehouse.source_sha256": raw_sha256},
     )
-    raw_rows = count_raw_rows(raw_path, fmt)
+    raw_rows = landed[1] if landed and landed[0] == raw_sha256 else count_raw_rows(raw_path, fmt)
     if raw_rows != report.rows:  # never publish a month that lost or gained rows
         raise ConformError(file_label, service, month, f"{report.rows} rows conformed of {raw_rows}")
     return report, raw_rows, raw_sha256

@@ -23,6 +23,17 @@ def find_raw_file(lake: Lake, service: str, month: Month) -> str:
     )
 
 
+def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset_key: dg.AssetKey) -> tuple[str, int] | None:
+    """(sha256, rows) of the partition's raw file as its landing counted them, if recorded."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=raw_asset_key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    metadata = records[0].asset_materialization.metadata if records else {}
+    if "sha256" not in metadata or "rows" not in metadata:
+        return None
+    return metadata["sha256"].value, metadata["rows"].value
+
+
 def build_conformed_asset(
     service: str, partitions_def: dg.PartitionsDefinition, raw_asset: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
@@ -47,8 +58,10 @@ def build_conformed_asset(
         raw = find_raw_file(the_lake, service, month)
         raw_name = Path(raw).name
         key = conformed_key(service, month.year, month.month)
+        landed = landed_sha256_and_rows(context, raw_asset.key)
         with the_lake.local_copy(raw) as raw_path, the_lake.staged() as tmp:
-            report, raw_rows, raw_sha256 = conform_month(raw_path, format_of(raw_name), raw_name, service, month, tmp)
+            report, raw_rows, raw_sha256 = conform_month(
+                raw_path, format_of(raw_name), raw_name, service, month, tmp, landed=landed)
             the_lake.publish(tmp, key)
         context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {key}")
         yield dg.MaterializeResult(

@@ -114,3 +114,18 @@ def test_unreadable_files_fail_with_the_cause(tmp_path, shared_tlc, make, fmt, c
     with pytest.raises(ConformError) as excinfo:
         conform(tmp_path, src, fmt)
     assert cause in str(excinfo.value) and src.name in str(excinfo.value)
+
+
+def test_conform_month_uses_the_landing_count_only_for_the_same_bytes(tmp_path, shared_tlc):
+    from lake_assets.checksum import sha256_of
+    from lake_assets.conform import conform_month
+
+    sha = sha256_of(GREEN_2020_10)
+    out = tmp_path / "out.parquet"
+    # The landing step's count of these bytes is trusted: a wrong one makes the conform refuse to publish.
+    with pytest.raises(ConformError, match="95120 rows conformed of 95119"):
+        conform_month(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", OCT, out, landed=(sha, 95_119))
+    # A count recorded for other bytes is ignored: the file is counted again.
+    report, rows, digest = conform_month(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", OCT, out,
+                                         landed=("0" * 64, 1))
+    assert (report.rows, rows, digest) == (95_120, 95_120, sha)
