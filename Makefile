@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test system-deps dev bench lint clean sample-mirror
+.PHONY: install instance run test system-deps bqemulator dev bench lint clean sample-mirror
 
 install: $(INSTALLED)
 
@@ -28,12 +28,27 @@ instance: install
 run: install instance
 	$(PY) -m lake_assets.materialize_all
 
-test: install system-deps
+test: install system-deps bqemulator
 	$(PY) -m pytest
 
 # Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own).
 system-deps:
 	command -v chromium > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The BigQuery emulator of the gcp tier, in its own virtualenv (see the requirements file's comment).
+BQEMU_VENV := .venv-bqemu
+BQEMU_REQUIREMENTS := tests/gcp/bqemulator-requirements.txt
+bqemulator: $(BQEMU_VENV)/.installed
+
+$(BQEMU_VENV)/.installed: $(BQEMU_REQUIREMENTS)
+	test -x $(BQEMU_VENV)/bin/python || $(PYTHON) -m venv $(BQEMU_VENV)
+	$(BQEMU_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BQEMU_VENV)/bin/python -m pip install --quiet -r $(BQEMU_REQUIREMENTS)
+	# DuckDB cannot download its spatial extension here: install it from the wheel into the HOME the
+	# emulator is started with (the fixture uses this one), where DuckDB looks for extensions.
+	mkdir -p $(BQEMU_VENV)/home
+	HOME=$(CURDIR)/$(BQEMU_VENV)/home $(BQEMU_VENV)/bin/python -c "import duckdb; from duckdb_extensions import import_extension; import_extension('spatial', con=duckdb.connect())"
+	touch $@
 
 # Benchmarks print figures (see README, Performance); they are never timed tests.
 bench: install

@@ -1,7 +1,13 @@
-"""The warehouse on BigQuery: external tables over the conformed Parquet in GCS, schema on read."""
+"""The warehouse on BigQuery: external tables over the conformed Parquet in GCS, schema on read.
+
+BigQueryEmulatorWarehouse is the same warehouse on bqemulator (tests, local trials): no emulator
+runs CREATE EXTERNAL TABLE, so it registers each service as a view over the same files instead.
+"""
 
 import re
 
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from lake_assets.lake import Lake, conformed_prefix
@@ -17,22 +23,43 @@ def _checked(kind: str, value: str) -> str:
     return value
 
 
+def _checked_gs_prefix(conformed_uri: str) -> str:
+    if not re.match(r"^gs://[a-z0-9._-]+(/[A-Za-z0-9._=/-]+)?$", conformed_uri):
+        raise ValueError(f"{conformed_uri!r} is not a gs:// prefix that can be put into SQL.")
+    return conformed_uri
+
+
+def _table(project: str, dataset: str, service: str) -> str:
+    return f"`{_checked('project', project)}.{_checked('dataset', dataset)}.{external_table_name(service)}`"
+
+
 def external_table_ddl(project: str, dataset: str, service: str, conformed_uri: str) -> str:
     """CREATE OR REPLACE EXTERNAL TABLE over every conformed month of a service. No column list:
     the conformed files already carry the canonical types, and BigQuery reads them from the Parquet
     (a declared schema would not override the files' types anyway); year and month come from the
     hive partition folders."""
-    if not re.match(r"^gs://[a-z0-9._-]+(/[A-Za-z0-9._=/-]+)?$", conformed_uri):
-        raise ValueError(f"{conformed_uri!r} is not a gs:// prefix that can be put into SQL.")
-    table = f"`{_checked('project', project)}.{_checked('dataset', dataset)}.{external_table_name(service)}`"
+    _checked_gs_prefix(conformed_uri)
     return (
-        f"CREATE OR REPLACE EXTERNAL TABLE {table}\n"
+        f"CREATE OR REPLACE EXTERNAL TABLE {_table(project, dataset, service)}\n"
         "WITH PARTITION COLUMNS (year INT64, month INT64)\n"
         "OPTIONS (\n"
         "  format = 'PARQUET',\n"
         f"  uris = ['{conformed_uri}/*'],\n"
         f"  hive_partition_uri_prefix = '{conformed_uri}'\n"
         ")"
+    )
+
+
+def emulator_stand_in_ddl(project: str, dataset: str, service: str, conformed_uri: str, gcs_local_root: str) -> str:
+    """What bqemulator gets instead of the external table: a view over the same Parquet files, read
+    where the emulator finds gs:// objects (BQEMU_GCS_LOCAL_ROOT/<bucket>/<name>), with the same
+    hive partition columns."""
+    if not re.match(r"^/[A-Za-z0-9._/-]+$", gcs_local_root):
+        raise ValueError(f"{gcs_local_root!r} is not an absolute folder that can be put into SQL.")
+    files = f"{gcs_local_root.rstrip('/')}/{_checked_gs_prefix(conformed_uri).removeprefix('gs://')}/*/*/*.parquet"
+    return (
+        f"CREATE OR REPLACE VIEW {_table(project, dataset, service)} AS\n"
+        f"SELECT * FROM read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
     )
 
 
@@ -47,10 +74,13 @@ class BigQueryWarehouse(WarehouseResource):
     def client(self) -> bigquery.Client:
         return bigquery.Client(project=self.project, location=self.location)
 
+    def external_table_sql(self, service: str, conformed_uri: str) -> str:
+        return external_table_ddl(self.project, self.dataset, service, conformed_uri)
+
     def register_external_table(self, service: str, lake: Lake) -> dict:
         location = lake.uri(conformed_prefix(service))
         client = self.client()
-        client.query(external_table_ddl(self.project, self.dataset, service, location)).result()
+        client.query(self.external_table_sql(service, location)).result()
         table = f"{self.project}.{self.dataset}.{external_table_name(service)}"
         rows, months = next(iter(client.query(
             f"SELECT count(*), count(DISTINCT year * 100 + month) FROM `{table}`").result()))
@@ -59,3 +89,19 @@ class BigQueryWarehouse(WarehouseResource):
     def query(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client().query(sql).result()]
 
+
+
+class BigQueryEmulatorWarehouse(BigQueryWarehouse):
+    """BigQuery as bqemulator serves it on `api_endpoint`: anonymous credentials, and a view over the
+    lake's files (under `gcs_local_root`, the folder the emulator resolves gs:// URIs in) in place of
+    the external table. Everything else is BigQueryWarehouse's."""
+
+    api_endpoint: str
+    gcs_local_root: str
+
+    def client(self) -> bigquery.Client:
+        return bigquery.Client(project=self.project, location=self.location, credentials=AnonymousCredentials(),
+                               client_options=ClientOptions(api_endpoint=self.api_endpoint))
+
+    def external_table_sql(self, service: str, conformed_uri: str) -> str:
+        return emulator_stand_in_ddl(self.project, self.dataset, service, conformed_uri, self.gcs_local_root)

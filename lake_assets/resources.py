@@ -7,7 +7,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from dagster_gcp import GCSResource
 
-from lake_assets.bigquery_warehouse import BigQueryWarehouse
+from lake_assets.bigquery_warehouse import BigQueryEmulatorWarehouse, BigQueryWarehouse
 from lake_assets.gcs_lake import GcsLake
 from lake_assets.lake import Lake, LocalLake
 from lake_assets.project import dbt_project
@@ -43,7 +43,13 @@ class TlcSourceResource(dg.ConfigurableResource):
 
 def build_resources(settings: Settings) -> dict:
     """The same assets on either target: only these resources differ."""
-    if settings.target == "gcp":
+    if settings.target == "gcp" and settings.bigquery_emulator_url:
+        warehouse = BigQueryEmulatorWarehouse(project=settings.gcp_project, dataset=settings.bq_dataset,
+                                              location=settings.bq_location,
+                                              api_endpoint=settings.bigquery_emulator_url,
+                                              gcs_local_root=settings.bigquery_emulator_gcs_root)
+        dbt_target = "emulator"
+    elif settings.target == "gcp":
         warehouse = BigQueryWarehouse(project=settings.gcp_project, dataset=settings.bq_dataset,
                                       location=settings.bq_location)
         dbt_target = os.environ.get("DBT_TARGET", "bigquery")

@@ -53,6 +53,8 @@ class Settings:
     gcp_project: str | None
     bq_dataset: str
     bq_location: str
+    bigquery_emulator_url: str | None = None
+    bigquery_emulator_gcs_root: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -158,6 +160,23 @@ def _duckdb_path(env: Mapping[str, str]) -> Path:
     return path
 
 
+def _bigquery_emulator(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """BIGQUERY_EMULATOR_URL points the gcp target's BigQuery at bqemulator; BQEMU_GCS_LOCAL_ROOT is
+    the folder where that emulator finds gs:// objects (the GCS emulator's storage folder)."""
+    url = env.get("BIGQUERY_EMULATOR_URL") or None
+    if url is None:
+        return None, None
+    if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$", url):
+        raise SettingsError(f"BIGQUERY_EMULATOR_URL={url!r} is not an http://host:port address.")
+    root = env.get("BQEMU_GCS_LOCAL_ROOT") or None
+    if root is None or not Path(root).is_absolute() or not Path(root).is_dir():
+        raise SettingsError(
+            f"BIGQUERY_EMULATOR_URL is set, so BQEMU_GCS_LOCAL_ROOT must name the existing folder where the "
+            f"emulator finds gs:// objects; it is {root!r}."
+        )
+    return url.rstrip("/"), root
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     target = env.get("LAKEHOUSE_TARGET", "local").strip()
@@ -176,6 +195,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     bq_location = env.get("BQ_LOCATION", "US")
     if not _BQ_LOCATION_RE.match(bq_location):
         raise SettingsError(f"BQ_LOCATION={bq_location!r} is not a BigQuery location such as US or europe-west1.")
+    emulator_url, emulator_gcs_root = _bigquery_emulator(env)
     return Settings(
         target=target,
         lake_url=_lake_url(env, target),
@@ -191,4 +211,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gcp_project=gcp_project,
         bq_dataset=bq_dataset,
         bq_location=bq_location,
+        bigquery_emulator_url=emulator_url,
+        bigquery_emulator_gcs_root=emulator_gcs_root,
     )

@@ -13,3 +13,22 @@
     {%- endif -%}
     date '{{ value }}'
 {%- endmacro %}
+
+{#- The months of [min_month, max_month) as date literals: the partitions a BigQuery insert_overwrite
+    replaces. Static partitions spare BigQuery the query that finds them, and a run with no months
+    named (plain `dbt build`) replaces the partitions its rows fall in instead. -#}
+{% macro month_partitions() -%}
+    {%- if not (var('min_month') and var('max_month')) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- do month_literal(var('min_month')) -%}
+    {%- do month_literal(var('max_month')) -%}
+    {%- set start = modules.datetime.date.fromisoformat(var('min_month') | string) -%}
+    {%- set end = modules.datetime.date.fromisoformat(var('max_month') | string) -%}
+    {%- set months = [] -%}
+    {%- for offset in range((end.year - start.year) * 12 + end.month - start.month) -%}
+        {%- set index = start.month - 1 + offset -%}
+        {%- do months.append("date '" ~ modules.datetime.date(start.year + index // 12, index % 12 + 1, 1).isoformat() ~ "'") -%}
+    {%- endfor -%}
+    {{ return(months) }}
+{%- endmacro %}

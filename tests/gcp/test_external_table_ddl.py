@@ -2,13 +2,14 @@
 
 sqlglot 30 parses CREATE EXTERNAL TABLE ... OPTIONS fully but not the WITH PARTITION COLUMNS clause
 (it falls back to an opaque Command): the test checks that clause's exact text and place, and
-parses the rest of the statement as a real CREATE."""
+parses the rest of the statement as a real CREATE. bqemulator's stand-in for it (a view over the same
+files) is checked against the files in test_bigquery_emulator."""
 
 import pytest
 import sqlglot
 from sqlglot import exp
 
-from lake_assets.bigquery_warehouse import external_table_ddl
+from lake_assets.bigquery_warehouse import emulator_stand_in_ddl, external_table_ddl
 
 pytestmark = pytest.mark.gcp
 
@@ -39,3 +40,16 @@ def test_the_ddl_parses_as_bigquery_and_points_at_the_conformed_prefix(service):
 def test_identifiers_and_uris_are_validated_before_they_reach_sql(project, dataset, prefix):
     with pytest.raises(ValueError, match="not"):
         external_table_ddl(project, dataset, "green", prefix)
+
+
+@pytest.mark.parametrize("root", ["relative/dir", "/tmp/x'; DROP TABLE t; --", "/tmp/x')"])
+def test_the_emulators_stand_in_validates_its_folder_before_it_reaches_sql(root):
+    with pytest.raises(ValueError, match="not an absolute folder"):
+        emulator_stand_in_ddl("local", "raw", "green", "gs://taxi-lake/lakehouse/conformed/green", root)
+
+
+def test_the_emulators_stand_in_reads_the_same_prefix_where_the_emulator_keeps_gs_objects():
+    ddl = emulator_stand_in_ddl("local", "raw", "fhv", "gs://taxi-lake/lakehouse/conformed/fhv", "/srv/gcs")
+    statement = sqlglot.parse_one(ddl, dialect="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
+    assert isinstance(statement, exp.Create) and statement.args["kind"] == "VIEW"
+    assert "read_parquet('/srv/gcs/taxi-lake/lakehouse/conformed/fhv/*/*/*.parquet', hive_partitioning = true" in ddl

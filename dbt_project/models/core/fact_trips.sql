@@ -8,6 +8,7 @@
         unique_key=(none if target.type == 'bigquery' else 'source_month'),
         partition_by=({'field': 'source_month', 'data_type': 'date', 'granularity': 'month'}
                       if target.type == 'bigquery' else none),
+        partitions=(month_partitions() if target.type == 'bigquery' else none),
         cluster_by=(['service_type', 'pickup_locationid'] if target.type == 'bigquery' else none),
         on_schema_change='append_new_columns',
     )

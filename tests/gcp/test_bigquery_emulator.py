@@ -1,0 +1,127 @@
+"""The gcp target end to end on the emulators: the lake in fake-gcs-server, the warehouse in bqemulator,
+dbt on dbt-bigquery (`--target emulator`), against the same graph run on the local target."""
+
+import json
+import subprocess
+
+import polars as pl
+import pytest
+
+from lake_assets import materialize_all
+from lake_assets.settings import PROJECT_ROOT
+from tests.conftest import SAMPLE_MIRROR
+from tests.gcp.conftest import BUCKET, PROJECT
+from tests.helpers import load_defs, materialize, query
+
+pytestmark = pytest.mark.gcp
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+
+
+def warehouse_relations() -> list[str]:
+    """Every model and seed of the dbt project, as schema.name (datasets on BigQuery)."""
+    manifest = json.loads((DBT_PROJECT / "target" / "manifest.json").read_text())
+    return sorted(f"{n['schema']}.{n['alias']}" for n in manifest["nodes"].values()
+                  if n["resource_type"] in ("model", "seed"))
+
+
+def emulator_figures(emulator, relations: list[str]) -> dict[str, int]:
+    figures = {r: emulator.rows(f"select count(*) from `{PROJECT}.{r}`")[0][0] for r in relations}
+    figures["fact_trips total_amount (cents)"] = round(
+        emulator.rows(f"select sum(total_amount) from `{PROJECT}.core.fact_trips`")[0][0] * 100)
+    return figures
+
+
+def local_figures(duckdb_path, relations: list[str]) -> dict[str, int]:
+    figures = {r: query(duckdb_path, f"select count(*) from {r}")[0][0] for r in relations}
+    figures["fact_trips total_amount (cents)"] = round(
+        query(duckdb_path, "select sum(total_amount) from core.fact_trips")[0][0] * 100)
+    return figures
+
+
+def dbt_cli(args: list[str], env: dict, target_path) -> list[dict]:
+    """The plain dbt CLI in dbt_project/, its artifacts kept out of the project's own target/."""
+    out = subprocess.run(["dbt", *args, "--target", "emulator", "--target-path", str(target_path),
+                          "--log-path", str(target_path)],
+                         cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stdout[-4000:]
+    return json.loads((target_path / "run_results.json").read_text())["results"]
+
+
+def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
+    bigquery_lakehouse, bigquery_emulator, bucket, monkeypatch, tmp_path, venv_env, capsys
+):
+    bigquery_lakehouse(SAMPLE_MIRROR)
+    materialize_all.main([])  # LAKEHOUSE_TARGET=gcp: GCS lake, bqemulator, dbt --target emulator
+    assert "core.fact_trips" in capsys.readouterr().out
+
+    layout = {b.name for b in bucket.client.list_blobs(BUCKET, prefix="lakehouse/conformed/")}
+    assert "lakehouse/conformed/yellow/year=2020/month=11/part-0.parquet" in layout and len(layout) == 6
+
+    with monkeypatch.context() as local:
+        local.setenv("LAKEHOUSE_TARGET", "local")
+        local.setenv("LAKE_URL", str(tmp_path / "local-lake"))
+        local.delenv("BIGQUERY_EMULATOR_URL")
+        materialize_all.main([])
+    relations = warehouse_relations()
+    assert {"core.fact_trips", "core.fact_fhv_trips", "marts.dm_monthly_zone_revenue", "core.taxi_zone_lookup",
+            "staging.stg_green_tripdata"} <= set(relations)
+    local = local_figures(tmp_path / "warehouse.duckdb", relations)
+    assert local["core.fact_trips"] > 10_000 and local["marts.dm_monthly_zone_revenue"] > 0
+    assert emulator_figures(bigquery_emulator, relations) == local
+
+    # The plain dbt CLI on the emulator, from empty dbt datasets: every model, seed and test passes.
+    client = bigquery_emulator.client()
+    for dataset in ("staging", "core", "marts"):
+        client.delete_dataset(dataset, delete_contents=True)
+    env = {**venv_env, "DBT_TARGET": "emulator", "BIGQUERY_EMULATOR_URL": bigquery_emulator.url,
+           "GCP_PROJECT": PROJECT, "BQ_DATASET": "raw"}
+    results = dbt_cli(["build"], env, tmp_path / "dbt-build")
+    kinds = {r["unique_id"].split(".")[0] for r in results}
+    assert kinds == {"model", "seed", "test"} and len(results) >= 30
+    assert {r["status"] for r in results} == {"success", "pass"}, [r for r in results if r["status"] not in
+                                                                    ("success", "pass")]
+    assert emulator_figures(bigquery_emulator, relations) == local
+
+    # One month again, as Dagster runs a partition: insert_overwrite replaces that month's partition only.
+    months = dict(bigquery_emulator.rows(
+        f"select cast(source_month as string), count(*) from `{PROJECT}.core.fact_trips` group by 1"))
+    dbt_cli(["build", "--select", "fact_trips", "--vars", '{"min_month": "2020-11-01", "max_month": "2020-12-01"}'],
+            env, tmp_path / "dbt-month")
+    compiled = (tmp_path / "dbt-month" / "run" / "taxi_lakehouse" / "models" / "core" / "fact_trips.sql").read_text()
+    assert "date '2020-11-01'" in compiled and "date '2020-10-01'" not in compiled  # a static, one-month overwrite
+    assert dict(bigquery_emulator.rows(
+        f"select cast(source_month as string), count(*) from `{PROJECT}.core.fact_trips` group by 1")) == months
+    created = (tmp_path / "dbt-build" / "run" / "taxi_lakehouse" / "models" / "core" / "fact_trips.sql").read_text()
+    assert "partition by date_trunc(source_month, month)" in created.lower()
+    assert "cluster by service_type, pickup_locationid" in created.lower()
+
+
+def test_the_emulators_stand_in_for_the_external_table_yields_the_rows_of_the_files(
+    bigquery_lakehouse, bigquery_emulator, green_mirror, bucket, tmp_path
+):
+    bigquery_lakehouse(green_mirror)
+    defs = load_defs()
+    for month in ("2020-10", "2023-12"):
+        materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key=month)
+    result = materialize(defs, ["ext_green_tripdata"])
+    metadata = result.asset_materializations_for_node("ext_green_tripdata")[0].metadata
+    assert metadata["dagster/row_count"].value == 95_120 + 64_215 and metadata["months"].value == 2
+    assert metadata["location"].value == f"gs://{BUCKET}/lakehouse/conformed/green"
+
+    files = []
+    for blob in bucket.client.list_blobs(BUCKET, prefix="lakehouse/conformed/green/"):
+        path = tmp_path / blob.name.replace("/", "_")
+        blob.download_to_filename(str(path))
+        year, month = (int(part.split("=")[1]) for part in blob.name.split("/")[3:5])
+        files.append(pl.read_parquet(path).with_columns(year=pl.lit(year), month=pl.lit(month)))
+    expected = (pl.concat(files).group_by("year", "month")
+                .agg(pl.len(), (pl.col("total_amount") * 100).round().cast(pl.Int64).sum(), pl.col("PULocationID").sum(),
+                     pl.col("lpep_pickup_datetime").min().alias("first"),
+                     pl.col("lpep_pickup_datetime").max().alias("last"))
+                .sort("year", "month").rows())
+    observed = bigquery_emulator.rows(
+        f"select year, month, count(*), sum(cast(round(total_amount * 100) as int64)), sum(PULocationID), "
+        f"min(lpep_pickup_datetime), "
+        f"max(lpep_pickup_datetime) from `{PROJECT}.raw.ext_green_tripdata` group by 1, 2 order by 1, 2")
+    assert observed == expected
