@@ -90,7 +90,6 @@ class BigQueryWarehouse(WarehouseResource):
         return [tuple(row.values()) for row in self.client().query(sql).result()]
 
 
-
 class BigQueryEmulatorWarehouse(BigQueryWarehouse):
     """BigQuery as bqemulator serves it on `api_endpoint`: anonymous credentials, and a view over the
     lake's files (under `gcs_local_root`, the folder the emulator resolves gs:// URIs in) in place of
