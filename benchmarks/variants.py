@@ -1,12 +1,14 @@
 """One conform of one input, in this process, by one variant; prints seconds, rows and peak RSS as JSON.
 
-Run by benchmarks/run.py in a fresh child process per measurement, so peak RSS is the variant's own.
+Run by benchmarks/run.py in a fresh child process per measurement. Peak RSS is VmHWM, the high-water
+mark of this process's own memory since exec: ru_maxrss would not do, as Linux carries the parent's
+high-water mark into a child across exec (a runner that built a big input inflates every child).
     python benchmarks/variants.py VARIANT INPUT.csv.gz OUTPUT.parquet
 """
 
 import gzip
 import json
-import resource
+import re
 import sys
 import time
 from pathlib import Path
@@ -39,17 +41,22 @@ def project_recount(src: Path, out: Path) -> int:
 
 
 def pandas_course(src: Path, out: Path) -> int:
-    """The course's way: pandas read_csv, dtype fixes, to_parquet."""
+    """The course's way (DataTalksClub data-engineering-zoomcamp, 03-data-warehouse/extras/web_to_gcs.py:
+    `pd.read_csv(file, compression='gzip')` then `df.to_parquet(file, engine='pyarrow')`), with the dtype
+    fixes of its week-2 flows (`pd.to_datetime` on the pickup/dropoff columns) and nullable ints for ids."""
+    import warnings
+
     import pandas as pd
 
-    df = pd.read_csv(src, compression="gzip", low_memory=False)
+    warnings.simplefilter("ignore")  # read_csv's DtypeWarning on store_and_fwd_flag (mixed types)
+    df = pd.read_csv(src, compression="gzip")
     for column in GREEN_DATETIMES:
         df[column] = pd.to_datetime(df[column])
     for column in GREEN_INTS:
         df[column] = df[column].astype("Int64")
     for column in GREEN_FLOATS:
         df[column] = df[column].astype("float64")
-    df.to_parquet(out, engine="pyarrow", compression="zstd", index=False)
+    df.to_parquet(out, engine="pyarrow")
     return len(df)
 
 
@@ -91,5 +98,5 @@ if __name__ == "__main__":
     started = time.perf_counter()
     rows = VARIANTS[name](src, out)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1))
     print(json.dumps({"variant": name, "seconds": seconds, "rows": rows, "peak_mib": peak_kib / 1024}))
