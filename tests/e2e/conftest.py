@@ -58,7 +58,9 @@ class DagsterDev:
                              + self.log.read_text()[-4000:])
 
 
-@pytest.fixture(scope="session")
+# Package scope (tests/e2e has an __init__.py for it): one dagster dev for the e2e tests, stopped after the
+# last of them, so its sensors, ticking every 5 s, do not load the machine through the other tiers.
+@pytest.fixture(scope="package")
 def dagster_dev(tmp_path_factory, shared_tlc):
     root = tmp_path_factory.mktemp("e2e")
     mirror = root / "mirror"
