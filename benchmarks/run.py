@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 GREEN_2020_10 = ROOT.parent / "shared" / "data" / "tlc" / "green" / "green_tripdata_2020-10.csv.gz"
 PY = sys.executable
-SIZES = (1, 4, 8, 16)  # 16x: beyond the 1/4/8, to show where peak RSS levels off
+SIZES = (1, 4, 8, 16)  # 16x: beyond the 1/4/8, to show how peak RSS grows past 8x
 
 
 def repeated_input(times: int) -> Path:
@@ -177,7 +177,7 @@ def report(reps: int, at_8x: dict, scaling: dict, dbt: dict, startup: float, mak
     for name, m in at_8x.items():
         lines.append(f"| {name} | {m['seconds']:.2f} | {m['inner_seconds']:.2f} | {m['rows'] / m['seconds']:,.0f} | "
                      f"{m['peak_mib']:.0f} | {m['seconds'] / p['seconds']:.2f}x |")
-    lines += ["", "Scaling of the project's conform (16x is beyond the issue's sizes: where the peak levels off):", ""]
+    lines += ["", "Scaling of the project's conform (16x is beyond the issue's sizes: how the peak grows past 8x):", ""]
     lines += ["| input | rows | seconds | seconds per 1x | peak RSS MiB | RSS / 1x |", "|---|---|---|---|---|---|"]
     for times, m in scaling.items():
         lines.append(f"| {times}x | {m['rows']:,} | {m['seconds']:.2f} | {m['seconds'] / times:.3f} | "
