@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 GREEN_2020_10 = ROOT.parent / "shared" / "data" / "tlc" / "green" / "green_tripdata_2020-10.csv.gz"
 PY = sys.executable
-SIZES = (1, 4, 8, 16)  # 16x: beyond the issue's 1/4/8, to show how peak RSS grows past 8x
+SIZES = (1, 2, 4, 8, 16, 32)  # 2, 16 and 32: beyond the issue's 1/4/8, to show where peak RSS levels off
+TRACE_SIZE = 32  # the input whose resident set is sampled over the whole run
+TRACE_AT = (0.1, 0.25, 0.5, 0.75, 0.9)  # fractions of the run at which the trace is reported
 
 
 def repeated_input(times: int) -> Path:
@@ -47,12 +49,12 @@ def repeated_input(times: int) -> Path:
     return path
 
 
-def measure(variant: str, src: Path) -> dict:
+def measure(variant: str, src: Path, *flags: str) -> dict:
     """One child process: whole-process wall seconds (measured here) and the child's own peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        out = subprocess.run([PY, str(ROOT / "benchmarks" / "variants.py"), variant, str(src), f"{tmp}/out.parquet"],
-                             cwd=ROOT, capture_output=True, text=True, check=True)
+        out = subprocess.run([PY, str(ROOT / "benchmarks" / "variants.py"), variant, str(src), f"{tmp}/out.parquet",
+                              *flags], cwd=ROOT, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - started
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["inner_seconds"], result["seconds"] = result["seconds"], wall
@@ -78,6 +80,19 @@ def bench_conform(reps: int) -> tuple[dict, dict]:
         print(f"  conform rep {rep + 1}/{reps} done", file=sys.stderr, flush=True)
     scaling[8] = at_8x["project"]
     return {v: medians(r) for v, r in at_8x.items()}, {t: medians(scaling[t]) for t in SIZES}
+
+
+def rss_at(trace: list[list[float]], seconds: float, fraction: float) -> float:
+    """The last resident-set sample taken at or before `fraction` of the run."""
+    return [mib for t, mib in trace if t <= fraction * seconds][-1]
+
+
+def bench_rss_trace(reps: int) -> dict[float, float]:
+    """The project's conform of the largest input with its resident set sampled every 20 ms: RSS at
+    each fraction of TRACE_AT of the run (medians), and "peak" for the whole run."""
+    runs = [measure("project", repeated_input(TRACE_SIZE), "--trace-rss") for _ in range(reps)]
+    at = {f: statistics.median(rss_at(r["rss_trace"], r["inner_seconds"], f) for r in runs) for f in TRACE_AT}
+    return at | {"peak": statistics.median(r["peak_mib"] for r in runs), "rows": runs[0]["rows"]}
 
 
 def _dbt(args: list[str], env: dict) -> float:
@@ -167,7 +182,7 @@ def versions() -> str:
             f"{os.cpu_count()} cores, {platform.machine()}, {platform.system()} {platform.release()}")
 
 
-def report(reps: int, at_8x: dict, scaling: dict, dbt: dict, startup: float, make_run) -> str:
+def report(reps: int, at_8x: dict, scaling: dict, trace: dict, dbt: dict, startup: float, make_run) -> str:
     p, rows = at_8x["project"], at_8x["project"]["rows"]
     lines = [f"### Results ({versions()}; medians of {reps}, {time.strftime('%Y-%m-%d')})", ""]
     size_mib = repeated_input(8).stat().st_size / 2**20
@@ -177,11 +192,17 @@ def report(reps: int, at_8x: dict, scaling: dict, dbt: dict, startup: float, mak
     for name, m in at_8x.items():
         lines.append(f"| {name} | {m['seconds']:.2f} | {m['inner_seconds']:.2f} | {m['rows'] / m['seconds']:,.0f} | "
                      f"{m['peak_mib']:.0f} | {m['seconds'] / p['seconds']:.2f}x |")
-    lines += ["", "Scaling of the project's conform (16x is beyond the issue's sizes: how the peak grows past 8x):", ""]
+    lines += ["", "Scaling of the project's conform (2x, 16x and 32x are beyond the issue's sizes: where the peak levels off):",
+              ""]
     lines += ["| input | rows | seconds | seconds per 1x | peak RSS MiB | RSS / 1x |", "|---|---|---|---|---|---|"]
     for times, m in scaling.items():
         lines.append(f"| {times}x | {m['rows']:,} | {m['seconds']:.2f} | {m['seconds'] / times:.3f} | "
                      f"{m['peak_mib']:.0f} | {m['peak_mib'] / scaling[1]['peak_mib']:.2f} |")
+    lines += ["", (f"Resident set of the project's {TRACE_SIZE}x conform ({trace['rows']:,} rows) over its run, sampled every "
+                   "20 ms (a streaming conform fills its buffers early, then holds steady while the rest streams through):"),
+              "", "| " + " | ".join(f"at {f:.0%} of the run" for f in TRACE_AT) + " | peak |",
+              "|" + "---|" * (len(TRACE_AT) + 1),
+              "| " + " | ".join(f"{trace[f]:.0f} MiB" for f in TRACE_AT) + f" | {trace['peak']:.0f} MiB |"]
     checks = [
         ("conform >= 5x faster than pandas", at_8x["pandas_course"]["seconds"] / p["seconds"], 5, ">="),
         ("conform >= 1.3x faster than DuckDB COPY", at_8x["duckdb_copy"]["seconds"] / p["seconds"], 1.3, ">="),
@@ -212,10 +233,11 @@ def main() -> None:
     args = parser.parse_args()
     reps = args.reps
     at_8x, scaling = bench_conform(reps)
+    trace = bench_rss_trace(reps)
     dbt = bench_incremental_dbt(max(3, reps // 2))
     startup = bench_startup(reps)
     make_run = None if args.skip_make_run else bench_make_run(max(1, reps // 2))
-    text = report(reps, at_8x, scaling, dbt, startup, make_run)
+    text = report(reps, at_8x, scaling, trace, dbt, startup, make_run)
     print("\n" + text)
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)

@@ -3,13 +3,16 @@
 Run by benchmarks/run.py in a fresh child process per measurement. Peak RSS is VmHWM, the high-water
 mark of this process's own memory since exec: ru_maxrss would not do, as Linux carries the parent's
 high-water mark into a child across exec (a runner that built a big input inflates every child).
-    python benchmarks/variants.py VARIANT INPUT.csv.gz OUTPUT.parquet
+    python benchmarks/variants.py VARIANT INPUT.csv.gz OUTPUT.parquet [--trace-rss]
+With --trace-rss, a thread also samples the resident set (VmRSS) every 20 ms: how memory evolves over
+the run, which a peak alone does not say.
 """
 
 import gzip
 import json
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,12 +94,26 @@ def gunzip_only(src: Path, out: Path) -> int:
     return lines - 1
 
 
+def _vm_mib(field: str) -> float:
+    return int(re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+
+def trace_rss(samples: list[tuple[float, float]], started: float, stop: threading.Event) -> None:
+    while not stop.wait(0.02):
+        samples.append((time.perf_counter() - started, _vm_mib("VmRSS")))
+
+
 VARIANTS = {f.__name__: f for f in (project, project_recount, pandas_course, duckdb_copy, polars_bare, gunzip_only)}
 
 if __name__ == "__main__":
     name, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
     started = time.perf_counter()
+    if "--trace-rss" in sys.argv[4:]:
+        threading.Thread(target=trace_rss, args=(samples, started, stop), daemon=True).start()
     rows = VARIANTS[name](src, out)
     seconds = time.perf_counter() - started
-    peak_kib = int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1))
-    print(json.dumps({"variant": name, "seconds": seconds, "rows": rows, "peak_mib": peak_kib / 1024}))
+    stop.set()
+    result = {"variant": name, "seconds": seconds, "rows": rows, "peak_mib": _vm_mib("VmHWM")}
+    print(json.dumps(result | ({"rss_trace": samples} if samples else {})))
