@@ -79,7 +79,17 @@ def bench_conform(reps: int) -> tuple[dict, dict]:
                 scaling[times].append(measure("project", inputs[times]))
         print(f"  conform rep {rep + 1}/{reps} done", file=sys.stderr, flush=True)
     scaling[8] = at_8x["project"]
-    return {v: medians(r) for v, r in at_8x.items()}, {t: medians(scaling[t]) for t in SIZES}
+    # Ratios are taken within each rep, then their median: the host's speed drifts between reps
+    # (10-30%), and a variant and the project measured seconds apart see the same drift.
+    at_8x_medians = {v: medians(r) | {"ratio": paired_median(r, at_8x["project"], "seconds")} for v, r in at_8x.items()}
+    scaling_medians = {t: medians(scaling[t]) | {"rss_ratio": paired_median(scaling[t], scaling[1], "peak_mib")}
+                       for t in SIZES}
+    return at_8x_medians, scaling_medians
+
+
+def paired_median(runs: list[dict], baseline: list[dict], key: str) -> float:
+    """The median over reps of runs[rep][key] / baseline[rep][key]."""
+    return statistics.median(r[key] / b[key] for r, b in zip(runs, baseline, strict=True))
 
 
 def rss_at(trace: list[list[float]], seconds: float, fraction: float) -> float:
@@ -187,29 +197,30 @@ def report(reps: int, at_8x: dict, scaling: dict, trace: dict, dbt: dict, startu
     lines = [f"### Results ({versions()}; medians of {reps}, {time.strftime('%Y-%m-%d')})", ""]
     size_mib = repeated_input(8).stat().st_size / 2**20
     lines += [(f"Conform of green 2020-10 x8 ({rows:,} rows, {size_mib:.1f} MiB gzip CSV); seconds are whole child "
-              "processes, in-process seconds alongside:"), ""]
+              "processes, in-process seconds alongside; ratios are the median of each rep's own ratio, as every "
+              "rep runs all variants back to back:"), ""]
     lines += ["| variant | seconds | in-process s | rows/s | peak RSS MiB | project is faster by |", "|---|---|---|---|---|---|"]
     for name, m in at_8x.items():
         lines.append(f"| {name} | {m['seconds']:.2f} | {m['inner_seconds']:.2f} | {m['rows'] / m['seconds']:,.0f} | "
-                     f"{m['peak_mib']:.0f} | {m['seconds'] / p['seconds']:.2f}x |")
+                     f"{m['peak_mib']:.0f} | {m['ratio']:.2f}x |")
     lines += ["", "Scaling of the project's conform (2x, 16x and 32x are beyond the issue's sizes: where the peak levels off):",
               ""]
     lines += ["| input | rows | seconds | seconds per 1x | peak RSS MiB | RSS / 1x |", "|---|---|---|---|---|---|"]
     for times, m in scaling.items():
         lines.append(f"| {times}x | {m['rows']:,} | {m['seconds']:.2f} | {m['seconds'] / times:.3f} | "
-                     f"{m['peak_mib']:.0f} | {m['peak_mib'] / scaling[1]['peak_mib']:.2f} |")
+                     f"{m['peak_mib']:.0f} | {m['rss_ratio']:.2f} |")
     lines += ["", (f"Resident set of the project's {TRACE_SIZE}x conform ({trace['rows']:,} rows) over its run, sampled every "
                    "20 ms (a streaming conform fills its buffers early, then holds steady while the rest streams through):"),
               "", "| " + " | ".join(f"at {f:.0%} of the run" for f in TRACE_AT) + " | peak |",
               "|" + "---|" * (len(TRACE_AT) + 1),
               "| " + " | ".join(f"{trace[f]:.0f} MiB" for f in TRACE_AT) + f" | {trace['peak']:.0f} MiB |"]
     checks = [
-        ("conform >= 5x faster than pandas", at_8x["pandas_course"]["seconds"] / p["seconds"], 5, ">="),
-        ("conform >= 1.3x faster than DuckDB COPY", at_8x["duckdb_copy"]["seconds"] / p["seconds"], 1.3, ">="),
-        ("overhead over bare polars <= 25%", p["seconds"] / at_8x["polars_bare"]["seconds"] - 1, 0.25, "<="),
-        ("wall time <= 4x decompression", p["seconds"] / at_8x["gunzip_only"]["seconds"], 4, "<="),
+        ("conform >= 5x faster than pandas", at_8x["pandas_course"]["ratio"], 5, ">="),
+        ("conform >= 1.3x faster than DuckDB COPY", at_8x["duckdb_copy"]["ratio"], 1.3, ">="),
+        ("overhead over bare polars <= 25%", 1 / at_8x["polars_bare"]["ratio"] - 1, 0.25, "<="),
+        ("wall time <= 4x decompression", 1 / at_8x["gunzip_only"]["ratio"], 4, "<="),
         ("peak RSS at 8x <= 200 MiB", p["peak_mib"], 200, "<="),
-        ("peak RSS 8x / 1x <= 1.5", p["peak_mib"] / scaling[1]["peak_mib"], 1.5, "<="),
+        ("peak RSS 8x / 1x <= 1.5", scaling[8]["rss_ratio"], 1.5, "<="),
         ("dbt new month, 24 months / 1 month of history <= 1.3", dbt[24] / dbt[1], 1.3, "<="),
         ("definitions load <= 3 s", startup, 3, "<="),
     ]
