@@ -1,10 +1,11 @@
 """`make bench`: conform against baselines, scaling, incremental dbt and start-up, in one run.
 
-Every figure is a median over REPS runs, measured in this run, variants interleaved. Each conform
-is a fresh child process: its seconds are the whole process (interpreter start, imports, work,
-exit) timed by this runner, its peak RSS the child's own (VmHWM, see variants.py). Inputs are made
-from the real green 2020-10 month in ../shared/data/tlc (its rows repeated 1x, 4x, 8x, 16x) into
-benchmarks/.cache/ (ignored by git). The table is printed and written to benchmarks/results/latest.md (ignored).
+Every figure is a median over REPS runs, measured in this run, variants interleaved; a ratio is the
+median of each rep's own ratio. Each conform is a fresh child process: its seconds are the whole
+process (interpreter start, imports, work, exit) timed by this runner, its peak RSS the child's own
+(VmHWM, see variants.py). Inputs are made from the real green 2020-10 month in ../shared/data/tlc
+(its rows repeated, see SIZES) into benchmarks/.cache/ (ignored by git). The table is printed and
+written to benchmarks/results/latest.md (ignored).
     python benchmarks/run.py [--reps N] [--skip-make-run]
 """
 
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
 GREEN_2020_10 = ROOT.parent / "shared" / "data" / "tlc" / "green" / "green_tripdata_2020-10.csv.gz"
 PY = sys.executable
-SIZES = (1, 2, 4, 8, 16, 32)  # 2, 16 and 32: beyond the issue's 1/4/8, to show where peak RSS levels off
+# 2x, 16x and 32x are beyond the issue's 1/4/8x: how peak RSS grows between and past them
+SIZES = (1, 2, 4, 8, 16, 32)
 TRACE_SIZE = 32  # the input whose resident set is sampled over the whole run
 TRACE_AT = (0.1, 0.25, 0.5, 0.75, 0.9)  # fractions of the run at which the trace is reported
 
@@ -203,8 +205,8 @@ def report(reps: int, at_8x: dict, scaling: dict, trace: dict, dbt: dict, startu
     for name, m in at_8x.items():
         lines.append(f"| {name} | {m['seconds']:.2f} | {m['inner_seconds']:.2f} | {m['rows'] / m['seconds']:,.0f} | "
                      f"{m['peak_mib']:.0f} | {m['ratio']:.2f}x |")
-    lines += ["", "Scaling of the project's conform (2x, 16x and 32x are beyond the issue's sizes: where the peak levels off):",
-              ""]
+    lines += ["", ("Scaling of the project's conform (2x, 16x and 32x are beyond the issue's sizes: how the peak "
+                   "grows between and past them):"), ""]
     lines += ["| input | rows | seconds | seconds per 1x | peak RSS MiB | RSS / 1x |", "|---|---|---|---|---|---|"]
     for times, m in scaling.items():
         lines.append(f"| {times}x | {m['rows']:,} | {m['seconds']:.2f} | {m['seconds'] / times:.3f} | "
