@@ -48,6 +48,7 @@ class Settings:
     download_retries: int
     download_retry_delay_seconds: float
     download_timeout_seconds: float
+    run_retries: int
     sensor_interval_seconds: int
     sensor_first_month: str | None
     gcp_project: str | None
@@ -206,6 +207,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         download_retries=_int_setting(env, "TLC_DOWNLOAD_RETRIES", 3, 0),
         download_retry_delay_seconds=_float_setting(env, "TLC_DOWNLOAD_RETRY_DELAY_SECONDS", 2.0),
         download_timeout_seconds=_float_setting(env, "TLC_DOWNLOAD_TIMEOUT_SECONDS", 60.0),
+        run_retries=_int_setting(env, "TLC_RUN_RETRIES", 2, 0),
         sensor_interval_seconds=_int_setting(env, "TLC_SENSOR_INTERVAL_SECONDS", 3600, 5),
         sensor_first_month=_month_setting(env, "TLC_SENSOR_FIRST_MONTH"),
         gcp_project=gcp_project,

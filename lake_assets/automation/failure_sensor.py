@@ -8,7 +8,9 @@ from dagster_slack import SlackResource
 
 def failure_message(context: dg.RunFailureSensorContext) -> str:
     run = context.dagster_run
-    return f"Run {run.run_id} of {run.job_name} failed: {context.failure_event.message}"
+    # Dagster tags a failed run it is about to re-execute (run retries, see retry_tags)
+    retry = " Dagster will retry it." if run.tags.get("dagster/will_retry") == "true" else ""
+    return f"Run {run.run_id} of {run.job_name} failed: {context.failure_event.message}{retry}"
 
 
 @dg.run_failure_sensor(name="run_failure_alert", default_status=dg.DefaultSensorStatus.RUNNING)

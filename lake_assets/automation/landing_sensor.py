@@ -13,13 +13,13 @@ from lake_assets.lake import LANDING_PREFIX, Lake
 from lake_assets.resources import LakeResource
 from lake_assets.settings import Settings
 
-from .schedules import INGEST_JOBS, ingest_job_name
+from .schedules import INGEST_JOBS, ingest_job_name, retry_tags
 
 REJECTED_PREFIX = f"{LANDING_PREFIX}/rejected"
 LANDING_INTERVAL_SECONDS = 30
 
 
-def plan_landing_runs(lake: Lake) -> tuple[list[dg.RunRequest], list[str]]:
+def plan_landing_runs(lake: Lake, settings: Settings) -> tuple[list[dg.RunRequest], list[str]]:
     """Runs for the well-named files directly under landing/; the bad ones are moved aside and named."""
     requests, rejected = [], []
     for key in lake.list(LANDING_PREFIX):
@@ -38,7 +38,7 @@ def plan_landing_runs(lake: Lake) -> tuple[list[dg.RunRequest], list[str]]:
             partition_key=month.key,
             job_name=ingest_job_name(service),
             run_config={"ops": {f"raw_{service}_tripdata": {"config": {"landed_key": key}}}},
-            tags={"lakehouse/trigger": "lake_landing_sensor"},
+            tags={"lakehouse/trigger": "lake_landing_sensor", **retry_tags(settings)},
         ))
     return requests, rejected
 
@@ -52,7 +52,7 @@ def build_landing_sensor(settings: Settings) -> dg.SensorDefinition:
         description="Takes in files dropped into the lake's landing/ folder (e.g. by gcloud storage cp).",
     )
     def lake_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
-        requests, rejected = plan_landing_runs(lake.get_lake())
+        requests, rejected = plan_landing_runs(lake.get_lake(), settings)
         for message in rejected:
             context.log.warning(message)
         if not requests:

@@ -20,6 +20,13 @@ def ingest_job_name(service: str) -> str:
     return f"ingest_{service}"
 
 
+def retry_tags(settings: Settings) -> dict[str, str]:
+    """Tags of the runs the schedules and sensors request: Dagster's run-retry daemon re-executes a
+    failed one from its failed step up to TLC_RUN_RETRIES times (dagster.yaml enables run retries;
+    runs without the tag, such as manual launches, are not retried)."""
+    return {"dagster/max_retries": str(settings.run_retries)}
+
+
 INGEST_JOBS = [
     dg.define_asset_job(ingest_job_name(service), selection=lake_asset_keys(service),
                         description=f"Land and conform one month of {service} trips.")
@@ -39,7 +46,7 @@ def build_ingest_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         )
         def monthly_ingest(context: dg.ScheduleEvaluationContext):
             month = newest_expected_month(context.scheduled_execution_time, settings.publication_lag_months)
-            return dg.RunRequest(run_key=f"{service}:{month}", partition_key=month.key)
+            return dg.RunRequest(run_key=f"{service}:{month}", partition_key=month.key, tags=retry_tags(settings))
 
         return monthly_ingest
 

@@ -17,7 +17,7 @@ from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
 from lake_assets.source import TlcSource
 
-from .schedules import INGEST_JOBS, ingest_job_name
+from .schedules import INGEST_JOBS, ingest_job_name, retry_tags
 
 
 def months_to_probe(source: TlcSource, service: str, now: datetime, settings: Settings) -> list[Month]:
@@ -68,7 +68,7 @@ def plan_source_runs(
                 run_key=f"{service}:{month}:{sha or published.version}",
                 partition_key=month.key,
                 job_name=ingest_job_name(service),
-                tags={"lakehouse/trigger": "tlc_source_sensor"},
+                tags={"lakehouse/trigger": "tlc_source_sensor", **retry_tags(settings)},
             ))
             notes.append(f"{published.file_name} ({'new' if not seen else 'changed'})")
     return requests, cursor, notes

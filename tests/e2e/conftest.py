@@ -28,8 +28,8 @@ def free_port() -> int:
 
 
 class DagsterDev:
-    def __init__(self, url: str, root: Path, mirror: Path, log: Path):
-        self.url, self.root, self.mirror, self.log = url, root, mirror, log
+    def __init__(self, url: str, root: Path, mirror: Path, source: FaultySource, log: Path):
+        self.url, self.root, self.mirror, self.source, self.log = url, root, mirror, source, log
         self.lake = root / "lake"
         self.duckdb = root / "warehouse.duckdb"
 
@@ -47,6 +47,16 @@ class DagsterDev:
             {"key": {"path": [asset]}},
         )
         return {m["partition"] for m in data["assetOrError"].get("assetMaterializations", []) if m["partition"]}
+
+    def runs(self, job: str, partition: str) -> list[dict]:
+        """The runs of `job` for `partition`, oldest first, with their status and tags."""
+        data = self.graphql(
+            """query($filter: RunsFilter) { runsOrError(filter: $filter) {
+                 ... on Runs { results { runId status tags { key value } } } } }""",
+            {"filter": {"pipelineName": job, "tags": [{"key": "dagster/partition", "value": partition}]}},
+        )
+        return [{"id": r["runId"], "status": r["status"], "tags": {t["key"]: t["value"] for t in r["tags"]}}
+                for r in reversed(data["runsOrError"]["results"])]
 
     def wait_for(self, what: str, predicate, timeout: float = 420) -> None:
         deadline = time.monotonic() + timeout
@@ -94,7 +104,7 @@ def dagster_dev(tmp_path_factory, shared_tlc):
             ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    dev = DagsterDev(f"http://127.0.0.1:{port}", root, mirror, log)
+    dev = DagsterDev(f"http://127.0.0.1:{port}", root, mirror, source, log)
     try:
         dev.wait_for("the webserver", lambda: _answers(f"{dev.url}/server_info"), timeout=STARTUP_SECONDS)
         dev.wait_for("the code location", lambda: _location_loaded(dev), timeout=STARTUP_SECONDS)

@@ -42,6 +42,26 @@ def test_a_file_dropped_in_landing_is_taken_in_once(dagster_dev):
     dagster_dev.wait_for("the marts rebuilt over both services", lambda: _services_in_marts(dagster_dev) == ["Green", "Yellow"])
 
 
+def test_a_sensor_run_that_fails_is_retried_by_the_daemon(dagster_dev):
+    path = "/yellow/yellow_tripdata_2020-12.parquet"
+    # Every GET of the first run fails (1 + TLC_DOWNLOAD_RETRIES, default 3): the run fails; the retry's GET is served.
+    dagster_dev.source.faults[path] = ["500"] * 4 + ["ok"]
+    (dagster_dev.mirror / "yellow").mkdir(exist_ok=True)
+    shutil.copyfile(SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-12.parquet", dagster_dev.mirror / path.lstrip("/"))
+
+    dagster_dev.wait_for("yellow 2020-12 landed by the retry of a failed run",
+                         lambda: "2020-12" in dagster_dev.materialized_partitions("yellow_tripdata"))
+    first, retry = dagster_dev.runs("ingest_yellow", "2020-12")
+    assert first["status"] == "FAILURE" and first["tags"]["lakehouse/trigger"] == "tlc_source_sensor"
+    assert first["tags"]["dagster/max_retries"] == "2" and first["tags"]["dagster/will_retry"] == "true"
+    assert retry["status"] == "SUCCESS" and retry["tags"]["dagster/retry_number"] == "1"
+    assert retry["tags"]["dagster/parent_run_id"] == first["id"]
+    assert dagster_dev.source.gets(path) == 5
+    assert (dagster_dev.lake / "raw/yellow/yellow_tripdata_2020-12.parquet").is_file()
+    dagster_dev.wait_for("fact_trips 2020-12 built by automation",
+                         lambda: "2020-12" in dagster_dev.materialized_partitions("fact_trips"))
+
+
 def _services_in_marts(dev) -> list[str]:
     try:
         return [r[0] for r in query(dev.duckdb, "select distinct service_type from marts.dm_monthly_zone_revenue order by 1")]

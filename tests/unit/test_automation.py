@@ -82,7 +82,7 @@ def test_landing_sensor_takes_in_good_names_once_and_sets_bad_ones_aside(tmp_pat
     for name in ("yellow_tripdata_2020-11.csv.gz", "taxi_2020-11.csv", "green_tripdata_2020-13.parquet"):
         with lake.writer(f"landing/{name}") as tmp:
             shutil.copyfile(SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-11.csv.gz", tmp)
-    requests, rejected = plan_landing_runs(lake)
+    requests, rejected = plan_landing_runs(lake, load_settings({}))
     assert len(requests) == 1
     request = requests[0]
     assert request.partition_key == "2020-11"
@@ -91,5 +91,26 @@ def test_landing_sensor_takes_in_good_names_once_and_sets_bad_ones_aside(tmp_pat
     assert len(rejected) == 2 and all("Moved to landing/rejected/" in r for r in rejected)
     assert sorted(lake.list("landing/rejected")) == ["landing/rejected/green_tripdata_2020-13.parquet",
                                                       "landing/rejected/taxi_2020-11.csv"]
-    again, rejected_again = plan_landing_runs(lake)
+    again, rejected_again = plan_landing_runs(lake, load_settings({}))
     assert [r.run_key for r in again] == [request.run_key] and rejected_again == []  # same run key: Dagster runs it once
+
+
+def test_runs_the_schedules_and_sensors_request_carry_the_run_retry_limit(tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    lake = LocalLake(tmp_path / "lake")
+    with lake.writer("landing/yellow_tripdata_2020-11.csv.gz") as tmp:
+        shutil.copyfile(SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-11.csv.gz", tmp)
+    for env, expected in (({}, "2"), ({"TLC_RUN_RETRIES": "0"}, "0"), ({"TLC_RUN_RETRIES": "5"}, "5")):
+        settings = load_settings(env)
+        from_source, _, _ = plan_source_runs(TlcSource(mirror_template(mirror)), lake, {}, NOW, settings)
+        from_landing, _ = plan_landing_runs(lake, settings)
+        defs = build_definitions(settings)
+        schedule = defs.resolve_schedule_def("monthly_green_ingest")
+        context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 15, 6, 0),
+                                            repository_def=defs.get_repository_def())
+        from_schedule = schedule.evaluate_tick(context).run_requests
+        requests = [*from_source, *from_landing, *from_schedule]
+        assert len(requests) == 4
+        assert {r.tags["dagster/max_retries"] for r in requests} == {expected}
+

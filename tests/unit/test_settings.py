@@ -34,6 +34,7 @@ def test_file_url_lake_is_a_folder():
         ({"LAKEHOUSE_TARGET": "gcp", "LAKE_URL": "gs://b/p"}, "GCP_PROJECT"),
         ({"BQ_DATASET": "raw; DROP TABLE x"}, "BQ_DATASET"),
         ({"TLC_PUBLICATION_LAG_MONTHS": "two"}, "TLC_PUBLICATION_LAG_MONTHS"),
+        ({"TLC_RUN_RETRIES": "-1"}, "TLC_RUN_RETRIES"),
         ({"BIGQUERY_EMULATOR_URL": "127.0.0.1:9050", "BQEMU_GCS_LOCAL_ROOT": "/tmp"}, "BIGQUERY_EMULATOR_URL"),
         ({"BIGQUERY_EMULATOR_URL": "http://127.0.0.1:9050"}, "BQEMU_GCS_LOCAL_ROOT"),
         ({"BIGQUERY_EMULATOR_URL": "http://127.0.0.1:9050", "BQEMU_GCS_LOCAL_ROOT": "relative/dir"},
