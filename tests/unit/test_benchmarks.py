@@ -69,5 +69,7 @@ def test_the_rss_trace_samples_the_whole_run(green_input, tmp_path):
 
     times = [t for t, _ in result["rss_trace"]]
     assert len(times) >= 3 and times == sorted(times) and times[-1] <= result["seconds"] + 0.05
-    # VmRSS never exceeds the high-water mark the child reports at its end
-    assert 0 < max(mib for _, mib in result["rss_trace"]) <= result["peak_mib"]
+    # The samples stay within the high-water mark the child reports at its end. Both figures come from
+    # the kernel's per-CPU RSS counters, which are approximate (by up to a batch of pages per CPU):
+    # a sample may read a fraction of a MiB above the mark.
+    assert 0 < max(mib for _, mib in result["rss_trace"]) <= result["peak_mib"] + 1
