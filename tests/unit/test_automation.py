@@ -113,4 +113,3 @@ def test_runs_the_schedules_and_sensors_request_carry_the_run_retry_limit(tmp_pa
         requests = [*from_source, *from_landing, *from_schedule]
         assert len(requests) == 4
         assert {r.tags["dagster/max_retries"] for r in requests} == {expected}
-
