@@ -3,6 +3,7 @@
 import os
 import shutil
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -16,6 +17,21 @@ from lake_assets.source import TlcSource
 from tests.conftest import SAMPLE_MIRROR, mirror_template
 
 NOW = datetime(2026, 11, 24, 12, 0)
+SCHEDULED_AT = datetime(2026, 11, 15, 6, 0)  # the monthly schedules' tick in November 2026
+
+
+def schedule_tick(defs: dg.Definitions, name: str) -> tuple[dg.ScheduleDefinition, list[dg.RunRequest]]:
+    """The schedule and the runs it requests at SCHEDULED_AT."""
+    schedule = defs.resolve_schedule_def(name)
+    context = dg.build_schedule_context(scheduled_execution_time=SCHEDULED_AT, repository_def=defs.get_repository_def())
+    return schedule, schedule.evaluate_tick(context).run_requests
+
+
+def sample_green_mirror(tmp_path) -> Path:
+    """A file:// mirror holding a copy of the sample's green months (tests may change its files)."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    return mirror
 
 
 def test_newest_expected_month_trails_by_the_lag():
@@ -28,11 +44,9 @@ def test_schedule_asks_every_service_for_the_newest_expected_month():
     defs = build_definitions(load_settings({"TLC_PUBLICATION_LAG_MONTHS": "3"}))
     requests = set()
     for service in ("green", "yellow", "fhv"):
-        schedule = defs.resolve_schedule_def(f"monthly_{service}_ingest")
+        schedule, run_requests = schedule_tick(defs, f"monthly_{service}_ingest")
         assert schedule.execution_timezone == "America/New_York"
-        context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 15, 6, 0),
-                                            repository_def=defs.get_repository_def())
-        requests |= {(schedule.job_name, r.partition_key) for r in schedule.evaluate_tick(context).run_requests}
+        requests |= {(schedule.job_name, r.partition_key) for r in run_requests}
     assert requests == {("ingest_green", "2026-08"), ("ingest_yellow", "2026-08"), ("ingest_fhv", "2026-08")}
 
 
@@ -45,8 +59,7 @@ def test_http_sources_are_probed_over_a_window_ending_at_the_newest_month():
 
 
 def test_source_sensor_requests_each_new_or_changed_month_once(tmp_path):
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    mirror = sample_green_mirror(tmp_path)
     source, lake, settings = TlcSource(mirror_template(mirror)), LocalLake(tmp_path / "lake"), load_settings({})
 
     requests, cursor, _ = plan_source_runs(source, lake, {}, NOW, settings)
@@ -67,8 +80,7 @@ def test_source_sensor_requests_each_new_or_changed_month_once(tmp_path):
 
 
 def test_source_sensor_does_not_request_a_month_already_landed_with_the_same_sha256(tmp_path):
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    mirror = sample_green_mirror(tmp_path)
     lake = LocalLake(tmp_path / "lake")
     with lake.writer("raw/green/green_tripdata_2020-10.csv.gz") as tmp:
         shutil.copyfile(mirror / "green/green_tripdata_2020-10.csv.gz", tmp)
@@ -96,8 +108,7 @@ def test_landing_sensor_takes_in_good_names_once_and_sets_bad_ones_aside(tmp_pat
 
 
 def test_runs_the_schedules_and_sensors_request_carry_the_run_retry_limit(tmp_path):
-    mirror = tmp_path / "mirror"
-    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    mirror = sample_green_mirror(tmp_path)
     lake = LocalLake(tmp_path / "lake")
     with lake.writer("landing/yellow_tripdata_2020-11.csv.gz") as tmp:
         shutil.copyfile(SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-11.csv.gz", tmp)
@@ -105,11 +116,7 @@ def test_runs_the_schedules_and_sensors_request_carry_the_run_retry_limit(tmp_pa
         settings = load_settings(env)
         from_source, _, _ = plan_source_runs(TlcSource(mirror_template(mirror)), lake, {}, NOW, settings)
         from_landing, _ = plan_landing_runs(lake, settings)
-        defs = build_definitions(settings)
-        schedule = defs.resolve_schedule_def("monthly_green_ingest")
-        context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 15, 6, 0),
-                                            repository_def=defs.get_repository_def())
-        from_schedule = schedule.evaluate_tick(context).run_requests
+        _, from_schedule = schedule_tick(build_definitions(settings), "monthly_green_ingest")
         requests = [*from_source, *from_landing, *from_schedule]
         assert len(requests) == 4
         assert {r.tags["dagster/max_retries"] for r in requests} == {expected}
