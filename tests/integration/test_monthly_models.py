@@ -7,6 +7,7 @@ import subprocess
 import duckdb
 import pytest
 
+from lake_assets.definitions import build_definitions
 from lake_assets.settings import PROJECT_ROOT, load_settings
 from tests.conftest import SAMPLE_MIRROR, mirror_template
 from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
@@ -89,22 +90,23 @@ def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_gr
     assert "FAIL 1 unique_stg_green_tripdata_tripid" in plain.stdout
 
 
-def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(lakehouse_env, monkeypatch, tmp_path, venv_env):
+def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatch, venv_env):
     spill = tmp_path / "spill"
-    for name, value in (("DUCKDB_MEMORY_LIMIT", "700MB"), ("DUCKDB_THREADS", "1"),
-                        ("DUCKDB_TEMP_DIRECTORY", str(spill))):
-        monkeypatch.setenv(name, value)
-    defs = load_defs()
-    warehouse = defs.resources["warehouse"]
-    applied = warehouse.query("select current_setting('memory_limit'), current_setting('threads'), "
-                              "current_setting('temp_directory')")
+    limits = {"DUCKDB_MEMORY_LIMIT": "700MB", "DUCKDB_THREADS": "1", "DUCKDB_TEMP_DIRECTORY": str(spill)}
+    for name in (*limits, "DUCKDB_PATH"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test: build_definitions exports them
+    settings = load_settings({**limits, "DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+                              "LAKE_URL": str(tmp_path / "lake")})
+    defs = build_definitions(settings)
+    applied = defs.resources["warehouse"].query(
+        "select current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')")
     assert applied == [("667.5 MiB", 1, str(spill))]
-    # Dagster runs dbt as a subprocess with the environment it resolved; dbt's profile maps it the same way.
-    assert {k: os.environ[k] for k in load_settings().duckdb_limits.as_dbt_env()} == {
-        "DUCKDB_MEMORY_LIMIT": "700MB", "DUCKDB_THREADS": "1", "DUCKDB_TEMP_DIRECTORY": str(spill)}
-    shown = dbt(["show", "--inline", "select current_setting('memory_limit') as memory_limit, "
-                 f"current_setting('threads') as threads, current_setting('temp_directory') = '{spill}' as spill"],
-                tmp_path / "warehouse.duckdb", {**venv_env, **{k: os.environ[k] for k in (
-                    "DUCKDB_MEMORY_LIMIT", "DUCKDB_THREADS", "DUCKDB_TEMP_DIRECTORY")}})
+    # Dagster runs dbt as a subprocess in the environment build_definitions exported, which dbt's
+    # profile maps onto the same DuckDB limits.
+    assert {name: os.environ[name] for name in limits} == limits
+    sql = ("select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
+           f"current_setting('temp_directory') = '{spill}' as spill")
+    shown = dbt(["show", "--inline", sql], tmp_path / "warehouse.duckdb",
+                {**venv_env, **{name: os.environ[name] for name in limits}})
     assert shown.returncode == 0, shown.stdout[-2000:]
-    assert "| 667.5 MiB    |       1 | True  |" in shown.stdout
+    assert "| 667.5 MiB    |       1 |  True |" in shown.stdout

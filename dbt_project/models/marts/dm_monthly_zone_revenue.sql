@@ -1,15 +1,15 @@
 {#- Revenue by pickup zone, pickup month and service type. Monthly like fact_trips, but keyed by the
     pickup month: a source month's file also holds some trips picked up in earlier months, so a run
     recomputes every pickup month its source months have trips in (from all source months) and
-    replaces exactly those pickup months. It reads fact_trips only for them. -#}
+    replaces exactly those pickup months (DuckDB: delete+insert by revenue_month). It reads
+    fact_trips only for them. On BigQuery, the distributed engine, it is rebuilt whole: which
+    partitions to replace would only be known from a query (a dynamic insert_overwrite). -#}
 {{
     config(
-        materialized='incremental',
+        materialized=('table' if target.type == 'bigquery' else 'incremental'),
         tags=['monthly'],
-        incremental_strategy=('insert_overwrite' if target.type == 'bigquery' else 'delete+insert'),
-        unique_key=(none if target.type == 'bigquery' else 'revenue_month'),
-        partition_by=({'field': 'revenue_month', 'data_type': 'date', 'granularity': 'month'}
-                      if target.type == 'bigquery' else none),
+        incremental_strategy='delete+insert',
+        unique_key='revenue_month',
         on_schema_change='append_new_columns',
     )
 }}
