@@ -40,7 +40,8 @@ _DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID
 _OUR_HOLDER = re.compile(r"^PID (?P<pid>\d+) ")
 # A dbt node began ("1 of 37 START sql view model ..."): from then on a run may have written.
 _DBT_NODE_STARTED = re.compile(r"\b\d+ of \d+ START\b")
-MAX_RETRY_DELAY_SECONDS = 30.0
+# Attempts are cheap (a flock, or an open that fails at once): poll at least this often.
+MAX_RETRY_DELAY_SECONDS = 10.0
 
 
 class WarehouseBusyError(RuntimeError):
@@ -188,7 +189,7 @@ def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None):
     if lock is None:
         yield from dbt.cli(args, context=context).stream()
         return
-    with lock.hold(f"dbt {args[0]}, Dagster run {context.run_id[:8]}") as wait:
+    with lock.hold(f"dbt {args[0]}, Dagster run {context.run.run_id[:8]}") as wait:
         while True:
             invocation = dbt.cli(args, context=context, raise_on_error=False)
             events = 0
