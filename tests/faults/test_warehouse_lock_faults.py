@@ -199,8 +199,7 @@ def test_a_lock_held_past_the_wait_fails_the_runs_with_who_holds_it_and_changes_
     defs = load_defs()
     materialize(defs, GREEN, partition_key="2020-10")
     materialize(defs, unpartitioned_keys(defs, downstream_of_fact_trips=False))
-    materialize(defs, ["fact_trips"], partition_key="2020-10")
-    materialize(defs, unpartitioned_keys(defs, downstream_of_fact_trips=True))
+    materialize(defs, ["fact_trips"], partition_key="2020-10")  # what the report reads
     materialize(defs, GREEN, partition_key="2023-12")  # a new month, which the runs below would add
     before = warehouse_state(db)
     monkeypatch.setenv("DUCKDB_LOCK_TIMEOUT_SECONDS", "1")
