@@ -29,6 +29,19 @@ conn = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
 print("holding", flush=True)
 sys.stdin.read()  # until the test closes stdin
 """
+# On PYTHONPATH as sitecustomize: the first `dbt build` waits, before it opens the warehouse, until
+# the test has let another process take the file, as if that process had come in just after the
+# project's wait for DuckDB's lock and before dbt's own connection.
+STALL_FIRST_DBT_BUILD = """
+import os, sys, time
+from pathlib import Path
+signals = Path(os.environ["DBT_STALL_DIR"])
+if Path(sys.argv[0]).name == "dbt" and "build" in sys.argv and not (signals / "stalled").exists():
+    (signals / "stalled").touch()
+    print("dbt build stalled before it connects", flush=True)
+    while not (signals / "go").exists():
+        time.sleep(0.05)
+"""
 WAREHOUSE_CLI = [sys.executable, "-m", "lake_assets.warehouse_cli"]
 GREEN = ["raw_green_tripdata", "green_tripdata"]
 
@@ -260,3 +273,30 @@ def test_people_query_beside_readers_and_wait_for_writers(env, tmp_path):
 
     assert run([*WAREHOUSE_CLI, "query", count]).stdout == f"trips\n{rows}\n"
     assert view_rows(db) == [(2020, 10, rows)]
+
+
+@pytest.mark.parametrize("started_by", ["dagster", "make dbt"])
+def test_a_dbt_build_that_loses_the_file_before_its_first_model_is_run_again(started_by, env, tmp_path, watch):
+    db = tmp_path / "warehouse.duckdb"
+    defs = load_defs()
+    materialize(defs, GREEN, partition_key="2020-10")
+    materialize(defs, ["ext_green_tripdata", "ext_yellow_tripdata", "ext_fhv_tripdata"])
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    (signals / "sitecustomize.py").write_text(STALL_FIRST_DBT_BUILD)
+    env = {**env, "PYTHONPATH": str(signals), "DBT_STALL_DIR": str(signals)}
+    command = (dagster_materialize("stg_green_tripdata") if started_by == "dagster"
+               else [*WAREHOUSE_CLI, "dbt", "build", "--select", "stg_green_tripdata"])
+
+    build = watch(command, env)
+    build.wait_for("dbt build stalled before it connects")
+    with holding_the_warehouse(db) as holder:
+        (signals / "go").touch()
+        build.wait_for(rf"dbt build, .*: the warehouse {db} is locked by PID {holder.pid} ")
+    returncode, output = build.finish()
+
+    assert returncode == 0, output[-4000:]
+    assert output.count("dbt build stalled before it connects") == 1  # the second dbt went straight on
+    assert "Could not set lock on file" in output  # the first dbt failed on the lock, before any model
+    green = query(db, "select count(*), count(distinct tripid) from staging.stg_green_tripdata")[0]
+    assert green[0] == green[1] == conformed_rows(tmp_path)
