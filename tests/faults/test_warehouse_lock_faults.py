@@ -19,7 +19,7 @@ import pytest
 from lake_assets.settings import PROJECT_ROOT
 from lake_assets.warehouse_lock import dbt_lock_failure
 from tests.faults.helpers import step_errors, view_rows
-from tests.helpers import load_defs, materialize, query, unpartitioned_keys
+from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
 
 pytestmark = pytest.mark.faults
 
@@ -181,14 +181,15 @@ def test_make_dbt_waits_for_a_materialization_that_writes_and_the_warehouse_hold
     defs = load_defs()
     for month in ("2020-10", "2023-12"):
         materialize(defs, GREEN, partition_key=month)
-    materialize(defs, unpartitioned_keys(defs, downstream_of_fact_trips=False))  # ext_*, staging, zones
+    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))  # ext_*, zones
 
-    # The materialization (fact_trips 2020-10) takes the project's lock and waits for the gate to let
-    # go of the file; `make dbt` (fact_trips, every month) comes while the materialization holds it.
+    # The materialization (the monthly models of 2020-10) takes the project's lock and waits for the
+    # gate to let go of the file; `make dbt` (the monthly models, every month) comes while the
+    # materialization holds it.
     with holding_the_warehouse(db) as gate:
-        run = watch(dagster_materialize("fact_trips", "2020-10"), env)
+        run = watch(dagster_materialize(",".join(monthly_keys(defs)), "2020-10"), env)
         run.wait_for(rf"dbt build, Dagster run \w+: the warehouse {db} is locked by PID {gate.pid} ")
-        cli = watch([*WAREHOUSE_CLI, "dbt", "build", "--select", "fact_trips"], env)
+        cli = watch([*WAREHOUSE_CLI, "dbt", "build", "--select", "tag:monthly"], env)
         waiting = cli.wait_for(r"dbt build, lake_assets.warehouse_cli: the warehouse .* is locked by PID \d+ ")
         assert re.search(r"locked by PID \d+ \(dbt build, Dagster run \w+, since ", waiting), waiting
         assert "Running with dbt" not in "".join(cli.lines)  # it has not started dbt
@@ -211,8 +212,8 @@ def test_a_lock_held_past_the_wait_fails_the_runs_with_who_holds_it_and_changes_
     db = tmp_path / "warehouse.duckdb"
     defs = load_defs()
     materialize(defs, GREEN, partition_key="2020-10")
-    materialize(defs, unpartitioned_keys(defs, downstream_of_fact_trips=False))
-    materialize(defs, ["fact_trips"], partition_key="2020-10")  # what the report reads
+    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
+    materialize(defs, monthly_keys(defs), partition_key="2020-10")  # what the report reads
     materialize(defs, GREEN, partition_key="2023-12")  # a new month, which the runs below would add
     before = warehouse_state(db)
     monkeypatch.setenv("DUCKDB_LOCK_TIMEOUT_SECONDS", "1")
@@ -222,7 +223,7 @@ def test_a_lock_held_past_the_wait_fails_the_runs_with_who_holds_it_and_changes_
     with holding_the_warehouse(db) as holder:
         results = {
             "ext_green_tripdata": materialize(defs, ["ext_green_tripdata"], raise_on_error=False),
-            "fact_trips": materialize(defs, ["fact_trips"], partition_key="2023-12", raise_on_error=False),
+            "fact_trips": materialize(defs, monthly_keys(defs), partition_key="2023-12", raise_on_error=False),
             "monthly_revenue_by_borough": materialize(defs, ["monthly_revenue_by_borough"], raise_on_error=False),
         }
 
@@ -285,7 +286,7 @@ def test_a_dbt_build_that_loses_the_file_before_its_first_model_is_run_again(sta
     signals.mkdir()
     (signals / "sitecustomize.py").write_text(STALL_FIRST_DBT_BUILD)
     env = {**env, "PYTHONPATH": str(signals), "DBT_STALL_DIR": str(signals)}
-    command = (dagster_materialize("stg_green_tripdata") if started_by == "dagster"
+    command = (dagster_materialize("stg_green_tripdata", "2020-10") if started_by == "dagster"
                else [*WAREHOUSE_CLI, "dbt", "build", "--select", "stg_green_tripdata"])
 
     build = watch(command, env)
