@@ -6,11 +6,11 @@ external tables are in the graph; dbt tests become asset checks.
 
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from lake_assets.automation.conditions import (
     on_conformed_month_update,
@@ -66,6 +66,21 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
     return {"min_month": window.start.strftime("%Y-%m-%d"), "max_month": window.end.strftime("%Y-%m-%d")}
 
 
+def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
+    """dbt's events, each built model's carrying its row count, column schema (names and types) and
+    column-level lineage, which dagster-dbt fetches through the dbt adapter in this process."""
+    duckdb = invocation.adapter is not None and invocation.adapter.type() == "duckdb"
+    if duckdb:
+        # DuckDB lets one process at a time open the warehouse file for writing: wait until the dbt
+        # process has exited (its events are kept) before this process opens the file.
+        invocation.is_successful()
+    yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+    if duckdb:
+        # ...and close it again, so that the next dbt process of this run (in-process executor) can.
+        invocation.adapter.cleanup_connections()
+        type(invocation.adapter.connections).close_all_connections()
+
+
 def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     translator = LakehouseDbtTranslator()
 
@@ -81,7 +96,7 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
     )
     def dbt_monthly_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         dbt_vars = partition_vars(context.partition_time_window)
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        yield from with_table_metadata(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context))
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -92,6 +107,6 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         pool=WAREHOUSE_POOL,
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from with_table_metadata(dbt.cli(["build"], context=context))
 
     return [dbt_monthly_models, dbt_models]
