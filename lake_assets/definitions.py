@@ -10,7 +10,7 @@ from lake_assets.assets.conformed import build_conformed_asset
 from lake_assets.assets.dbt import build_dbt_assets
 from lake_assets.assets.external_tables import build_external_table_asset
 from lake_assets.assets.raw import build_raw_asset
-from lake_assets.assets.reports import monthly_revenue_by_borough
+from lake_assets.assets.reports import mart_charts
 from lake_assets.automation.failure_sensor import run_failure_alert
 from lake_assets.automation.landing_sensor import build_landing_sensor
 from lake_assets.automation.schedules import INGEST_JOBS, build_ingest_schedules
@@ -37,7 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # dbt runs as a subprocess in dbt_project/: hand it the warehouse path resolved here.
     os.environ["DUCKDB_PATH"] = str(settings.duckdb_path)
     return dg.Definitions(
-        assets=[*build_assets(settings), monthly_revenue_by_borough],
+        assets=[*build_assets(settings), mart_charts],
         jobs=INGEST_JOBS,
         schedules=build_ingest_schedules(settings),
         sensors=[
