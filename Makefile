@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test system-deps bqemulator dev bench lint clean sample-mirror
+.PHONY: install instance run test system-deps bqemulator dev docs bench lint clean sample-mirror
 
 install: $(INSTALLED)
 
@@ -57,6 +57,13 @@ bench: install
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
 dev: install instance
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# dbt's docs site (models, columns, lineage) of the warehouse `make run` built, on 127.0.0.1:$(DOCS_PORT).
+DOCS_PORT ?= 8080
+DBT_DOCS_FLAGS := --project-dir dbt_project --profiles-dir dbt_project --target-path target/docs
+docs: install
+	DUCKDB_PATH=$${DUCKDB_PATH:-$(CURDIR)/.lakehouse/warehouse.duckdb} $(VENV)/bin/dbt docs generate $(DBT_DOCS_FLAGS)
+	$(VENV)/bin/dbt docs serve $(DBT_DOCS_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 lint: install
 	$(VENV)/bin/ruff check lake_assets tests data benchmarks

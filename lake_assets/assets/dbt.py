@@ -74,11 +74,13 @@ def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
         # DuckDB lets one process at a time open the warehouse file for writing: wait until the dbt
         # process has exited (its events are kept) before this process opens the file.
         invocation.is_successful()
-    yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
-    if duckdb:
-        # ...and close it again, so that the next dbt process of this run (in-process executor) can.
-        invocation.adapter.cleanup_connections()
-        type(invocation.adapter.connections).close_all_connections()
+    try:
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+    finally:
+        if duckdb:
+            # ...and close it again, so that the next dbt process of this run (in-process executor) can.
+            invocation.adapter.cleanup_connections()
+            type(invocation.adapter.connections).close_all_connections()
 
 
 def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
