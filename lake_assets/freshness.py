@@ -17,8 +17,6 @@ from datetime import timedelta
 
 import dagster as dg
 
-from lake_assets.catalog import Month
-
 FRESHNESS_TIMEZONE = "America/New_York"
 # A day after the monthly ingest schedules (the 15th, 06:00 New York).
 DEADLINE_CRON = "0 6 16 * *"
@@ -34,11 +32,10 @@ def freshness_policy() -> dg.FreshnessPolicy:
 
 
 def freshness_text(publication_lag_months: int) -> str:
-    example = Month(2026, 1)
     return (
-        f"Holds every month up to the current one minus {publication_lag_months} (TLC_PUBLICATION_LAG_MONTHS): "
-        f"month {example} is due from {example.shift(publication_lag_months)}-01 and late from "
-        f"{example.shift(publication_lag_months)}-16 06:00 New York, a day after the monthly ingest schedules."
+        f"A month is due {publication_lag_months} months after it began (TLC_PUBLICATION_LAG_MONTHS) and late "
+        "from the 16th of that month, 06:00 New York, a day after the monthly ingest schedules. "
+        "fact_trips' freshness_check names the month that is late."
     )
 
 

@@ -54,6 +54,6 @@ def test_fact_trips_the_marts_and_the_charts_declare_a_freshness_policy_with_the
         node = graph.get(dg.AssetKey(name))
         assert isinstance(node.freshness_policy, dg.FreshnessPolicy), name
         assert node.freshness_policy.deadline_cron == DEADLINE_CRON
-        assert "current one minus 3 (TLC_PUBLICATION_LAG_MONTHS)" in node.metadata["freshness"]
+        assert "due 3 months after it began (TLC_PUBLICATION_LAG_MONTHS)" in node.metadata["freshness"]
     assert graph.get(dg.AssetKey("stg_green_tripdata")).freshness_policy is None
     assert any(sensor.name == "freshness_checks_sensor" for sensor in defs.sensors)
