@@ -4,6 +4,7 @@ dbt on dbt-bigquery (`--target emulator`), against the same graph run on the loc
 import json
 import subprocess
 
+import dagster as dg
 import polars as pl
 import pytest
 
@@ -48,12 +49,30 @@ def dbt_cli(args: list[str], env: dict, target_path) -> list[dict]:
     return json.loads((target_path / "run_results.json").read_text())["results"]
 
 
+def assert_dbt_metadata_and_charts_on_the_emulators(bucket) -> None:
+    instance = dg.DagsterInstance.get()
+    for name in ("fact_trips", "dm_monthly_zone_revenue", "dim_zones", "stg_green_tripdata"):
+        metadata = instance.get_latest_materialization_event(dg.AssetKey(name)).asset_materialization.metadata
+        schema = metadata.get("dagster/column_schema")
+        print("EMULATOR METADATA", name, sorted(metadata), metadata.get("dagster/row_count"),
+              schema and [(c.name, c.type) for c in schema.schema.columns][:5],
+              metadata.get("dagster/column_lineage") is not None)
+    charts = {b.name: b for b in bucket.client.list_blobs(BUCKET, prefix="lakehouse/reports/mart_charts/")}
+    assert set(charts) == {"lakehouse/reports/mart_charts/revenue_and_trips_by_month.svg",
+                           "lakehouse/reports/mart_charts/top_pickup_zones_latest_month.svg"}
+    svg = charts["lakehouse/reports/mart_charts/revenue_and_trips_by_month.svg"].download_as_text()
+    assert ">2020-10<" in svg and ">Yellow<" in svg  # drawn from the mart in BigQuery
+
+
 def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     bigquery_lakehouse, bigquery_emulator, bucket, monkeypatch, tmp_path, venv_env, capsys
 ):
     bigquery_lakehouse(SAMPLE_MIRROR)
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # keep the runs, to read their metadata
     materialize_all.main([])  # LAKEHOUSE_TARGET=gcp: GCS lake, bqemulator, dbt --target emulator
     assert "core.fact_trips" in capsys.readouterr().out
+    assert_dbt_metadata_and_charts_on_the_emulators(bucket)
 
     layout = {b.name for b in bucket.client.list_blobs(BUCKET, prefix="lakehouse/conformed/")}
     assert "lakehouse/conformed/yellow/year=2020/month=11/part-0.parquet" in layout and len(layout) == 6
