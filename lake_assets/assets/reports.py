@@ -1,10 +1,9 @@
 """mart_charts: the marts as a person would rather look at them, drawn into the lake and the asset's page.
 
-Charts are drawn with matplotlib's object-oriented API (a Figure with no pyplot, so no backend, display
-or global state; matplotlib is imported when the asset runs, not when the code location loads) as SVG
-whose text stays text,
-from the small mart dm_monthly_zone_revenue (never from fact_trips, which is tens of millions of rows
-a year), read through the warehouse resource: DuckDB locally, BigQuery on the gcp target.
+Drawn from the small mart dm_monthly_zone_revenue (never from fact_trips, tens of millions of rows a
+year), read through the warehouse resource (DuckDB locally, BigQuery on the gcp target), with matplotlib's
+object-oriented API (a Figure without pyplot: no backend, display or global state; imported when the asset
+runs, not when the code location loads), as SVG whose text stays text, written to the lake.
 """
 
 from __future__ import annotations
