@@ -69,16 +69,20 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
 def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
     """dbt's events, each built model's carrying its row count, column schema (names and types) and
     column-level lineage, which dagster-dbt fetches through the dbt adapter in this process."""
+    # DuckDB lets one process at a time open the warehouse file for writing: wait until the dbt process
+    # has exited (its events are kept) before this process opens the file.
+    invocation.is_successful()
+    # Relations are named as in the manifest: take the one this run parsed, for its target (the manifest
+    # Dagster loaded names the database of the target it was parsed for: a DuckDB file's name, or no
+    # BigQuery project).
+    if (invocation.target_path / "manifest.json").is_file():
+        invocation.manifest = invocation.get_artifact("manifest.json")
     duckdb = invocation.adapter is not None and invocation.adapter.type() == "duckdb"
-    if duckdb:
-        # DuckDB lets one process at a time open the warehouse file for writing: wait until the dbt
-        # process has exited (its events are kept) before this process opens the file.
-        invocation.is_successful()
     try:
         yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
     finally:
         if duckdb:
-            # ...and close it again, so that the next dbt process of this run (in-process executor) can.
+            # ...and close the file again, so that the next dbt process of this run (in-process executor) can.
             invocation.adapter.cleanup_connections()
             type(invocation.adapter.connections).close_all_connections()
 
