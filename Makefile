@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test system-deps bqemulator dev bench bench-scale lint clean sample-mirror dbt query
+.PHONY: install instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query
 
 install: $(INSTALLED)
 
@@ -69,6 +69,13 @@ dbt: install
 
 query: install
 	$(PY) -m lake_assets.warehouse_cli query "$(SQL)"
+
+# dbt's docs site (models, columns, lineage) of the warehouse `make run` built, on 127.0.0.1:$(DOCS_PORT).
+DOCS_PORT ?= 8080
+DBT_DOCS_FLAGS := --project-dir dbt_project --profiles-dir dbt_project --target-path target/docs
+docs: install
+	DUCKDB_PATH=$${DUCKDB_PATH:-$(CURDIR)/.lakehouse/warehouse.duckdb} $(VENV)/bin/dbt docs generate $(DBT_DOCS_FLAGS)
+	$(VENV)/bin/dbt docs serve $(DBT_DOCS_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 lint: install
 	$(VENV)/bin/ruff check lake_assets tests data benchmarks

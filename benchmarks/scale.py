@@ -253,7 +253,7 @@ def report(months: list[str], rows: int, project: dict, yardstick: dict | None, 
         ["registration (ext_yellow_tripdata)", f"{steps.get('ext_yellow_tripdata', 0):.1f}"],
         ["seeds and dim_zones (dbt_models)", f"{steps.get('dbt_models', 0):.1f}"],
         ["monthly dbt runs (dbt_monthly_models, all months)", f"{steps.get('dbt_monthly_models', 0):.1f}"],
-        ["report (monthly_revenue_by_borough)", f"{steps.get('monthly_revenue_by_borough', 0):.1f}"],
+        ["charts (mart_charts)", f"{steps.get('mart_charts', 0):.1f}"],
         ["whole entry point (wall)", f"{project['seconds']:.1f}"],
     ]
     lines += ["Wall seconds per stage (Dagster step times, summed over the runs):", ""]

@@ -10,12 +10,13 @@ from lake_assets.assets.conformed import build_conformed_asset
 from lake_assets.assets.dbt import build_dbt_assets
 from lake_assets.assets.external_tables import build_external_table_asset
 from lake_assets.assets.raw import build_raw_asset
-from lake_assets.assets.reports import monthly_revenue_by_borough
+from lake_assets.assets.reports import mart_charts
 from lake_assets.automation.failure_sensor import run_failure_alert
 from lake_assets.automation.landing_sensor import build_landing_sensor
 from lake_assets.automation.schedules import INGEST_JOBS, build_ingest_schedules
 from lake_assets.automation.tlc_source_sensor import build_tlc_source_sensor
 from lake_assets.catalog import SERVICES
+from lake_assets.freshness import declare_freshness, freshness_sensor, newest_month_checks
 from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.resources import build_resources
 from lake_assets.settings import Settings, load_settings
@@ -37,8 +38,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # dbt runs as a subprocess in dbt_project/: hand it the warehouse path and limits resolved here.
     os.environ["DUCKDB_PATH"] = str(settings.duckdb_path)
     os.environ.update(settings.duckdb_limits.as_dbt_env())
+    freshness_checks = newest_month_checks()
     return dg.Definitions(
-        assets=[*build_assets(settings), monthly_revenue_by_borough],
+        # fact_trips, the marts and the charts declare how fresh they should be (lake_assets/freshness.py).
+        assets=declare_freshness([*build_assets(settings), mart_charts], settings.publication_lag_months),
+        asset_checks=freshness_checks,
         jobs=INGEST_JOBS,
         schedules=build_ingest_schedules(settings),
         sensors=[
@@ -52,6 +56,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 default_status=dg.DefaultSensorStatus.RUNNING,
                 minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
             ),
+            freshness_sensor(freshness_checks, AUTOMATION_INTERVAL_SECONDS),
         ],
         resources=build_resources(settings),
     )

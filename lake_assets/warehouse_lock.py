@@ -179,21 +179,23 @@ def _described_holder(file) -> Holder:
     return Holder(int(match["pid"]), text)
 
 
-def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None):
-    """`dbt.cli(args, context=context).stream()`, taking its turn on a local warehouse first.
+def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None, stream=lambda invocation: invocation.stream()):
+    """`stream(dbt.cli(args, context=context))`, taking its turn on a local warehouse first.
 
-    With `lock` None (BigQuery takes concurrent writers) it is exactly that. Otherwise it holds
-    `lock` for the whole dbt run and runs dbt again, within the same deadline, when it failed on
-    DuckDB's lock before any node (another process took the file in between).
+    `stream` turns the invocation into Dagster events (by default its plain `.stream()`). With
+    `lock` None (BigQuery takes concurrent writers) it is exactly that. Otherwise it holds `lock` for
+    the whole dbt run, and for what `stream` reads of the warehouse after it, and runs dbt again,
+    within the same deadline, when it failed on DuckDB's lock before any node (another process took
+    the file in between).
     """
     if lock is None:
-        yield from dbt.cli(args, context=context).stream()
+        yield from stream(dbt.cli(args, context=context))
         return
     with lock.hold(f"dbt {args[0]}, Dagster run {context.run.run_id[:8]}") as wait:
         while True:
             invocation = dbt.cli(args, context=context, raise_on_error=False)
             events = 0
-            for event in invocation.stream():
+            for event in stream(invocation):
                 events += 1
                 yield event
             error = invocation.get_error()

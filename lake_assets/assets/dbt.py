@@ -8,11 +8,11 @@ asset a staging model reads month for month by its `meta.conformed_asset`.
 
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
 from lake_assets.project import dbt_project
@@ -63,6 +63,27 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
     return {"min_month": window.start.strftime("%Y-%m-%d"), "max_month": window.end.strftime("%Y-%m-%d")}
 
 
+def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
+    """dbt's events, each built model's carrying its row count, column schema (names and types) and
+    column-level lineage, which dagster-dbt fetches through the dbt adapter in this process."""
+    # DuckDB lets one process at a time open the warehouse file for writing: wait until the dbt process
+    # has exited (its events are kept) before this process opens the file.
+    invocation.is_successful()
+    # Relations are named as in the manifest: take the one this run parsed, for its target (the manifest
+    # Dagster loaded names the database of the target it was parsed for: a DuckDB file's name, or no
+    # BigQuery project).
+    if (invocation.target_path / "manifest.json").is_file():
+        invocation.manifest = invocation.get_artifact("manifest.json")
+    duckdb = invocation.adapter is not None and invocation.adapter.type() == "duckdb"
+    try:
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+    finally:
+        if duckdb:
+            # ...and close the file again, so that the next dbt process of this run (in-process executor) can.
+            invocation.adapter.cleanup_connections()
+            type(invocation.adapter.connections).close_all_connections()
+
+
 def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     translator = LakehouseDbtTranslator()
 
@@ -80,7 +101,8 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
     )
     def dbt_monthly_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         dbt_vars = partition_vars(context.partition_time_window)
-        yield from stream_dbt(context, dbt, ["build", "--vars", json.dumps(dbt_vars)], warehouse.writer_lock())
+        yield from stream_dbt(context, dbt, ["build", "--vars", json.dumps(dbt_vars)], warehouse.writer_lock(),
+                              stream=with_table_metadata)
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -91,6 +113,6 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         pool=WAREHOUSE_POOL,
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        yield from stream_dbt(context, dbt, ["build"], warehouse.writer_lock())
+        yield from stream_dbt(context, dbt, ["build"], warehouse.writer_lock(), stream=with_table_metadata)
 
     return [dbt_monthly_models, dbt_models]

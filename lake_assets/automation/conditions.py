@@ -6,7 +6,7 @@
 - the monthly dbt models (staging, facts, the mart) rebuild exactly the months whose conformed
   partition was updated (staging depends on it month to month, see assets/dbt.py), and no others:
   a change to the zones does not rebuild every month of history;
-- the report rebuilds when anything upstream was updated.
+- the charts (mart_charts) rebuild when anything upstream was updated.
 Nothing runs while an upstream asset is running, and nothing waits for months that do not exist.
 """
 

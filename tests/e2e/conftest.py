@@ -105,6 +105,7 @@ def dagster_dev(tmp_path_factory, shared_tlc):
             cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     dev = DagsterDev(f"http://127.0.0.1:{port}", root, mirror, source, log)
+    dev.publication_lag_months = int(env["TLC_PUBLICATION_LAG_MONTHS"])
     try:
         dev.wait_for("the webserver", lambda: _answers(f"{dev.url}/server_info"), timeout=STARTUP_SECONDS)
         dev.wait_for("the code location", lambda: _location_loaded(dev), timeout=STARTUP_SECONDS)
