@@ -81,9 +81,10 @@ def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_gr
                      "where source_month = date '2023-12-01' limit 1")
     result = materialize(defs, monthly_keys(defs), partition_key="2020-10", raise_on_error=False)
     assert result.success
-    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    # the dbt tests (the freshness check of fact_trips is about the calendar, not these months)
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations() if c.check_name != "freshness_check"}
     assert checks["unique_stg_green_tripdata_tripid"] is True  # it ran, on 2020-10 only
-    assert all(checks.values())
+    assert all(checks.values()), checks
 
     plain = dbt(["test", "--select", "stg_green_tripdata"], db, venv_env)
     assert plain.returncode != 0

@@ -43,5 +43,7 @@ select
     avg(passenger_count) as avg_monthly_passenger_count,
     avg(trip_distance) as avg_monthly_trip_distance
 from trips
+{% if is_incremental() %}
 where revenue_month in (select revenue_month from changed_months)
+{% endif %}
 group by 1, 2, 3
