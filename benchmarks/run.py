@@ -119,7 +119,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
     2020-10 month copied under each history month's partition (real rows, re-labelled months)."""
     from dagster_duckdb import DuckDBResource
 
-    from lake_assets.catalog import Month
+    from lake_assets.catalog import SERVICES, Month
     from lake_assets.conform import conform_month
     from lake_assets.lake import LocalLake
     from lake_assets.settings import load_settings
@@ -140,7 +140,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
             duckdb_path = base / "warehouse.duckdb"
             settings = load_settings({"DUCKDB_PATH": str(duckdb_path), "LAKE_URL": str(base / "lake")})
             warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path)))
-            for service in ("green", "yellow", "fhv"):
+            for service in SERVICES:
                 warehouse.register_external_table(service, lake)
             env = {**os.environ, "DUCKDB_PATH": str(duckdb_path)}
             # run, not build: the re-labelled history repeats the same trips in every month

@@ -10,7 +10,7 @@ from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.settings import load_settings
 
 CONTRACT_ASSETS = {
-    *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv") for kind in ("raw_", "", "ext_")),
+    *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv", "fhvhv") for kind in ("raw_", "", "ext_")),
     "stg_green_tripdata", "stg_yellow_tripdata", "stg_fhv_tripdata", "taxi_zone_lookup", "dim_zones",
     "fact_trips", "fact_fhv_trips", "dm_monthly_zone_revenue",
 }
@@ -35,6 +35,7 @@ def test_partitions_are_monthly_keys_per_service_and_trail_today_by_the_lag():
     assert parts["green"].get_first_partition_key() == "2013-08"
     assert parts["yellow"].get_first_partition_key() == "2011-01"
     assert parts["fhv"].get_first_partition_key() == "2015-01"
+    assert parts["fhvhv"].get_first_partition_key() == "2019-02"
     on_nov_24 = parts["green"].get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=UTC))
     assert on_nov_24[-1] == "2026-09"
     lag_0 = service_partitions(publication_lag_months=0)["green"]
