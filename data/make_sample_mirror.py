@@ -146,7 +146,9 @@ def fhvhv_trips(green: pl.DataFrame, month: str, rows: int, layout: str = "publi
         (fare * 0.025).round(2).alias("bcf"),
         (fare * 0.08875).round(2).alias("sales_tax"),
         pl.when(pl.col("bucket") % 3 == 0).then(2.75).otherwise(0.0).alias("congestion_surcharge"),
-        pl.when(pl.col("PULocationID").is_in([1, 132, 138])).then(2.5).otherwise(0.0).alias("airport_fee"),
+        # $2.50 for a pick-up or drop-off at Newark (1), JFK (132) or LaGuardia (138)
+        pl.when(pl.col("PULocationID").is_in([1, 132, 138]) | pl.col("DOLocationID").is_in([1, 132, 138]))
+        .then(2.5).otherwise(0.0).alias("airport_fee"),
         pl.when(pl.col("bucket") % 5 == 0).then((fare * 0.15).round(2)).otherwise(0.0).alias("tips"),
         (fare * 0.72).round(2).alias("driver_pay"),
         "shared_request_flag",

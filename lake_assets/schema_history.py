@@ -164,8 +164,15 @@ def match_layout(service: str, month: Month, names: list[str], canonical: list[s
     raise MissingColumn(column, f"{cause} (the file has: {', '.join(names)})")
 
 
-def history_rows() -> list[tuple[str, str, str, str, str, str]]:
-    """(service, layout, column, first, last, source) for the README's table."""
-    return [(service, layout.name, column, published.first, published.last or "", published.source)
-            for service, layouts in HISTORY.items() for layout in layouts
-            for column, published in layout.columns.items()]
+def history_table() -> str:
+    """The history as the README shows it: one row per service, layout and span of months, in Markdown."""
+    rows: dict[tuple[str, str, str, str, str], list[str]] = {}
+    for service, layouts in HISTORY.items():
+        for layout in layouts:
+            for column, published in layout.columns.items():
+                key = (service, layout.name, published.first, published.last or "", published.source)
+                rows.setdefault(key, []).append(f"`{column}`")
+    lines = ["| service | layout | columns | first month | last month | source |", "|---|---|---|---|---|---|"]
+    lines += [f"| {service} | {layout} | {', '.join(columns)} | {first} | {last or '-'} | {source} |"
+              for (service, layout, first, last, source), columns in rows.items()]
+    return "\n".join(lines)

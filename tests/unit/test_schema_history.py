@@ -134,3 +134,10 @@ def test_fhvhv_files_matching_no_layout_fail(tmp_path, shared_tlc, month, layout
     with pytest.raises(ConformError) as excinfo:
         conform(tmp_path, src, ext, "fhvhv", Month.parse(month))
     assert excinfo.value.column == column and says in str(excinfo.value) and f"fhvhv {month}" in str(excinfo.value)
+
+
+def test_the_readme_shows_the_history_the_code_declares():
+    from lake_assets.schema_history import history_table
+    from lake_assets.settings import PROJECT_ROOT
+
+    assert history_table() in (PROJECT_ROOT / "README.md").read_text()
