@@ -20,7 +20,8 @@ from lake_assets.settings import SettingsError, load_settings
 from lake_assets.source import TlcSource
 
 MONTHLY_MODELS = dg.AssetKey("fact_trips")
-SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "marts.dm_monthly_zone_revenue")
+SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "core.fact_fhvhv_trips", "marts.dm_monthly_zone_revenue",
+                  "marts.dm_monthly_fhvhv_zone_revenue")
 
 
 def _instance() -> dg.DagsterInstance:

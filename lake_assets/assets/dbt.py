@@ -24,7 +24,8 @@ PARTITIONED_MODELS = "fact_trips"
 WAREHOUSE_POOL = "warehouse"
 # The fact tables read these conformed assets month for month; the dependency is declared so that
 # automation can rebuild exactly the months that changed.
-FACT_SOURCES = {"fact_trips": ("green_tripdata", "yellow_tripdata"), "fact_fhv_trips": ("fhv_tripdata",)}
+FACT_SOURCES = {"fact_trips": ("green_tripdata", "yellow_tripdata"), "fact_fhv_trips": ("fhv_tripdata",),
+                "fact_fhvhv_trips": ("fhvhv_tripdata",)}
 
 
 class LakehouseDbtTranslator(DagsterDbtTranslator):
@@ -40,7 +41,7 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
         sources = FACT_SOURCES.get(spec.key.to_user_string(), ())
         if not sources:
             return spec
-        # fact_trips month M reads conformed month M; unpartitioned fact_fhv_trips reads every month.
+        # fact_trips month M reads conformed month M; unpartitioned fact_fhv(hv)_trips read every month.
         mapping = dg.TimeWindowPartitionMapping() if spec.key.to_user_string() == PARTITIONED_MODELS else None
         extra = [dg.AssetDep(name, partition_mapping=mapping) for name in sources]
         return spec.replace_attributes(deps=[*spec.deps, *extra])

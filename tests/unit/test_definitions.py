@@ -13,6 +13,7 @@ CONTRACT_ASSETS = {
     *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv", "fhvhv") for kind in ("raw_", "", "ext_")),
     "stg_green_tripdata", "stg_yellow_tripdata", "stg_fhv_tripdata", "taxi_zone_lookup", "dim_zones",
     "fact_trips", "fact_fhv_trips", "dm_monthly_zone_revenue",
+    "stg_fhvhv_tripdata", "hvfhs_licenses", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue",
 }
 
 
@@ -24,6 +25,8 @@ def test_definitions_load_with_every_contract_asset():
     # dbt sources resolve to the ext_ assets: staging depends on them, so the external tables are in the graph.
     assert dg.AssetKey("ext_green_tripdata") in graph.get(dg.AssetKey("stg_green_tripdata")).parent_keys
     assert dg.AssetKey("green_tripdata") in graph.get(dg.AssetKey("ext_green_tripdata")).parent_keys
+    assert dg.AssetKey("ext_fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
+    assert dg.AssetKey("fhvhv_tripdata") in graph.get(dg.AssetKey("fact_fhvhv_trips")).parent_keys
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("green_tripdata", "rows_match_raw") in checks
     assert any(asset == "stg_green_tripdata" and name.startswith("unique_") for asset, name in checks)
