@@ -38,7 +38,7 @@ renamed as (
         access_a_ride_flag,
         wav_request_flag,
         wav_match_flag,
-        -- the 2019 release's shared-ride flag (1 or null); null in the republished layout
+        -- the shared-ride flag of the 2019 release (1 or null); null in the republished layout
         {{ safe_cast('SR_Flag', type_int()) }} as sr_flag,
 
         {{ month_start('year', 'month') }} as source_month
