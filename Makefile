@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test system-deps bqemulator dev bench lint clean sample-mirror
+.PHONY: install instance run test system-deps bqemulator dev bench bench-scale lint clean sample-mirror
 
 install: $(INSTALLED)
 
@@ -50,9 +50,13 @@ $(BQEMU_VENV)/.installed: $(BQEMU_REQUIREMENTS)
 	HOME=$(CURDIR)/$(BQEMU_VENV)/home $(BQEMU_VENV)/bin/python -c "import duckdb; from duckdb_extensions import import_extension; import_extension('spatial', con=duckdb.connect())"
 	touch $@
 
-# Benchmarks print figures (see README, Performance); they are never timed tests.
+# Benchmarks print figures (see README, Performance and At real size); they are never timed tests.
 bench: install
 	$(PY) benchmarks/run.py
+
+# Twelve full-size yellow months through `materialize_all` against one DuckDB statement (~30 min).
+bench-scale: install
+	$(PY) benchmarks/scale.py
 
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
 dev: install instance

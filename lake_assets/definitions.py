@@ -34,8 +34,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    # dbt runs as a subprocess in dbt_project/: hand it the warehouse path resolved here.
+    # dbt runs as a subprocess in dbt_project/: hand it the warehouse path and limits resolved here.
     os.environ["DUCKDB_PATH"] = str(settings.duckdb_path)
+    os.environ.update(settings.duckdb_limits.as_dbt_env())
     return dg.Definitions(
         assets=[*build_assets(settings), monthly_revenue_by_borough],
         jobs=INGEST_JOBS,

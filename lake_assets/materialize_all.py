@@ -1,42 +1,93 @@
 """`make run`: materialize the whole graph for every month the source holds, then print a summary.
 
 Runs go through Dagster (execute_in_process on the code location's own job, recorded in the
-instance at DAGSTER_HOME when set, so `make dev` shows them): one run per service and month for the
-lake, then the unpartitioned warehouse assets, fact_trips over the range of months, and the marts.
+instance at DAGSTER_HOME when set, so `make dev` shows them, with every event): one run per service
+and month for the lake, then the unpartitioned warehouse assets, then one run per month for the
+monthly dbt models (staging, facts, the mart: each run computes one month, so memory stays bounded
+however long the history), then what reads the marts.
+
+The console shows one line per run: what it did, its rows and rows/s, and what is left. Dagster's
+events go to the instance and dbt's output to a log file (LOG_FILE), not to the console (`--verbose`
+prints both there instead); a failure prints its errors, the run id and where the log is.
 """
 
+from __future__ import annotations
+
 import argparse
+import contextlib
 import os
 import sys
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import SERVICES, CatalogError, Month
 from lake_assets.lake import conformed_prefix
 from lake_assets.resources import build_resources
-from lake_assets.settings import SettingsError, load_settings
+from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
 from lake_assets.source import TlcSource
 
-MONTHLY_MODELS = dg.AssetKey("fact_trips")
 SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "core.fact_fhvhv_trips", "marts.dm_monthly_zone_revenue",
                   "marts.dm_monthly_fhvhv_zone_revenue")
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+LOG_FILE = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".lakehouse") / "materialize_all.log"
 
 
 def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def _execute(job: dg.JobDefinition, instance, label: str, keys, **kwargs) -> None:
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+@dataclass
+class Progress:
+    """Counts the runs of a stage and prints one line per run, with what is left of the stage."""
+
+    stage: str
+    total: int
+    done: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def line(self, label: str, seconds: float, rows: int | None) -> str:
+        self.done += 1
+        self.seconds.append(seconds)
+        left = self.total - self.done
+        rate = f"{rows:>12,} rows {rows / seconds:>11,.0f} rows/s" if rows is not None and seconds > 0 else " " * 36
+        eta = f"{left} left, ~{_duration(left * sum(self.seconds) / len(self.seconds))}" if left else "stage done"
+        width = len(str(self.total))
+        return f"[{self.stage} {self.done:>{width}}/{self.total}] {label:<34} {_duration(seconds):>10} {rate}  {eta}"
+
+
+def _rows_materialized(result: dg.ExecuteInProcessResult, keys) -> int | None:
+    """The dagster/row_count of the first of `keys` that reported one in this run."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key in keys and "dagster/row_count" in materialization.metadata:
+            return materialization.metadata["dagster/row_count"].value
+    return None
+
+
+def _execute(job: dg.JobDefinition, instance, keys, verbose: bool, **kwargs) -> tuple[dg.ExecuteInProcessResult, float]:
     started = time.monotonic()
-    print(f"==> {label}", flush=True)
-    result = job.execute_in_process(instance=instance, asset_selection=list(keys), raise_on_error=False, **kwargs)
+    # dagster-dbt writes dbt's own output to stdout: into the log file unless --verbose.
+    with contextlib.ExitStack() as stack:
+        if not verbose:
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(LOG_FILE.open("a"))))
+        result = job.execute_in_process(instance=instance, asset_selection=list(keys), raise_on_error=False,
+                                        run_config={} if verbose else QUIET_CONSOLE, **kwargs)
+    seconds = time.monotonic() - started
     if not result.success:
         failures = [e.message for e in result.all_events if e.is_failure]
-        print(f"FAILED: {label}\n  " + "\n  ".join(failures), file=sys.stderr)
+        print(f"FAILED (run {result.run_id}; dbt's output is in {LOG_FILE}):\n  " + "\n  ".join(failures),
+              file=sys.stderr)
         raise SystemExit(1)
-    print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
+    return result, seconds
 
 
 def months_to_load(source: TlcSource, services: list[str], months: list[Month] | None) -> dict[str, list[Month]]:
@@ -63,10 +114,11 @@ def print_summary(settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--service", action="append", choices=SERVICES, help="services to load (default: all)")
     parser.add_argument("--month", action="append",
                         help="months YYYY-MM to load (default: every month a file:// source holds)")
+    parser.add_argument("--verbose", action="store_true", help="print Dagster's events on the console too")
     args = parser.parse_args(argv)
     try:
         months = [Month.parse(m) for m in args.month] if args.month else None
@@ -82,25 +134,44 @@ def main(argv: list[str] | None = None) -> None:
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     instance = _instance()
+    started = time.monotonic()
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
 
-    loaded = []
-    for service in services:
-        for month in plan[service]:
-            keys = [dg.AssetKey(f"raw_{service}_tripdata"), dg.AssetKey(f"{service}_tripdata")]
-            _execute(job, instance, f"land and conform {service} {month}", keys, partition_key=month.key)
-            loaded.append(month)
-    if not loaded:
+    lake_runs = [(service, month) for service in services for month in plan[service]]
+    if not lake_runs:
         raise SystemExit(f"the source {settings.tlc_source_url} holds no month for {', '.join(services)}.")
+    progress = Progress("lake", len(lake_runs))
+    rows_by_month: dict[Month, int] = {}
+    for service, month in lake_runs:
+        conformed = dg.AssetKey(f"{service}_tripdata")
+        result, seconds = _execute(job, instance, [dg.AssetKey(f"raw_{service}_tripdata"), conformed],
+                                   args.verbose, partition_key=month.key)
+        rows = _rows_materialized(result, [conformed])
+        rows_by_month[month] = rows_by_month.get(month, 0) + (rows or 0)
+        print(progress.line(f"land and conform {service} {month}", seconds, rows), flush=True)
 
+    monthly = MONTHLY_MODELS.resolve(graph)
     unpartitioned = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
-    after = dg.AssetSelection.assets(MONTHLY_MODELS).downstream().resolve(graph)
+    after = dg.AssetSelection.assets(*monthly).downstream().resolve(graph) & unpartitioned
     before = unpartitioned - after
-    _execute(job, instance, "register the lake and build staging", before)
-    first, last = min(loaded), max(loaded)
-    _execute(job, instance, f"build fact_trips for {first}..{last}", [MONTHLY_MODELS],
-             tags={"dagster/asset_partition_range_start": first.key, "dagster/asset_partition_range_end": last.key})
-    _execute(job, instance, "build the marts", unpartitioned & after)
+    _, seconds = _execute(job, instance, before, args.verbose)
+    print(progress_once("register the lake, build the zones", seconds), flush=True)
+
+    progress = Progress("warehouse", len(rows_by_month))
+    for month in sorted(rows_by_month):
+        _, seconds = _execute(job, instance, monthly, args.verbose, partition_key=month.key)
+        print(progress.line(f"staging, facts, mart {month}", seconds, rows_by_month[month]), flush=True)
+
+    if after:
+        _, seconds = _execute(job, instance, after, args.verbose)
+        print(progress_once("reports", seconds), flush=True)
+    print(f"whole run: {_duration(time.monotonic() - started)}; dbt's output is in {LOG_FILE}"
+          + ("; every event is in the Dagster instance (`make dev`, Runs)" if os.environ.get("DAGSTER_HOME") else ""))
     print_summary(settings)
+
+
+def progress_once(label: str, seconds: float) -> str:
+    return Progress("once", 1).line(label, seconds, None)
 
 
 if __name__ == "__main__":

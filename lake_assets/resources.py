@@ -57,7 +57,8 @@ def build_resources(settings: Settings) -> dict:
                                       location=settings.bq_location)
         dbt_target = os.environ.get("DBT_TARGET", "bigquery")
     else:
-        warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path)))
+        warehouse = DuckDBWarehouse(duckdb=DuckDBResource(
+            database=str(settings.duckdb_path), connection_config=settings.duckdb_limits.as_duckdb_config()))
         dbt_target = "local"
     return {
         "lake": LakeResource(url=settings.lake_url, gcp_project=settings.gcp_project),

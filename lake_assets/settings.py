@@ -31,6 +31,8 @@ TARGETS = ("local", "gcp")
 _GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _BQ_DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _BQ_LOCATION_RE = re.compile(r"^[A-Za-z]+(-[a-z]+[0-9]*)?$")
+# DuckDB memory sizes, as its memory_limit setting takes them: 1GB, 1500MB, 2GiB.
+_MEMORY_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
 class SettingsError(ValueError):
@@ -38,10 +40,30 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class DuckDBLimits:
+    """What the local warehouse may use: DuckDB takes ~80% of RAM and every core unless told, and
+    spills to disk only where it is told it may. Every DuckDB connection of the project (dbt's too)
+    gets these."""
+
+    memory_limit: str
+    threads: int
+    temp_directory: Path
+
+    def as_duckdb_config(self) -> dict[str, str | int]:
+        return {"memory_limit": self.memory_limit, "threads": self.threads, "temp_directory": str(self.temp_directory)}
+
+    def as_dbt_env(self) -> dict[str, str]:
+        """The variables dbt_project/profiles.yml reads for the same limits."""
+        return {"DUCKDB_MEMORY_LIMIT": self.memory_limit, "DUCKDB_THREADS": str(self.threads),
+                "DUCKDB_TEMP_DIRECTORY": str(self.temp_directory)}
+
+
+@dataclass(frozen=True)
 class Settings:
     target: str
     lake_url: str
     duckdb_path: Path
+    duckdb_limits: DuckDBLimits
     tlc_source_url: str
     publication_lag_months: int
     download_concurrency: int
@@ -161,6 +183,22 @@ def _duckdb_path(env: Mapping[str, str]) -> Path:
     return path
 
 
+def _duckdb_limits(env: Mapping[str, str]) -> DuckDBLimits:
+    memory_limit = env.get("DUCKDB_MEMORY_LIMIT", "1GB").strip()
+    if not _MEMORY_SIZE_RE.match(memory_limit):
+        raise SettingsError(
+            f"DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a memory size; give a number and a unit, such as 1GB or 1500MB."
+        )
+    raw_temp = env.get("DUCKDB_TEMP_DIRECTORY", ".lakehouse/duckdb_tmp")
+    temp_directory = _resolve_path(raw_temp)
+    _check_writable_folder("DUCKDB_TEMP_DIRECTORY", raw_temp, temp_directory)
+    return DuckDBLimits(
+        memory_limit=memory_limit,
+        threads=_int_setting(env, "DUCKDB_THREADS", os.cpu_count() or 1, 1),
+        temp_directory=temp_directory,
+    )
+
+
 def _bigquery_emulator(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """BIGQUERY_EMULATOR_URL points the gcp target's BigQuery at bqemulator; BQEMU_GCS_LOCAL_ROOT is
     the folder where that emulator finds gs:// objects (the GCS emulator's storage folder)."""
@@ -201,6 +239,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         target=target,
         lake_url=_lake_url(env, target),
         duckdb_path=_duckdb_path(env),
+        duckdb_limits=_duckdb_limits(env),
         tlc_source_url=_source_url(env),
         publication_lag_months=_int_setting(env, "TLC_PUBLICATION_LAG_MONTHS", 2, 0),
         download_concurrency=_int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1),

@@ -3,6 +3,7 @@
 import dagster as dg
 import duckdb
 
+from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.definitions import build_definitions
 from lake_assets.settings import load_settings
 
@@ -23,11 +24,17 @@ def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None
     )
 
 
-def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_fact_trips: bool) -> list[str]:
+def monthly_keys(defs: dg.Definitions) -> list[str]:
+    """The monthly dbt models (staging, facts, the mart): one month of them is built in one run."""
+    return sorted(k.to_user_string() for k in MONTHLY_MODELS.resolve(defs.resolve_asset_graph()))
+
+
+def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_monthly: bool) -> list[str]:
+    """The unpartitioned assets built before the monthly models (external tables, zones), or after them."""
     graph = defs.resolve_asset_graph()
-    after = dg.AssetSelection.assets("fact_trips").downstream().resolve(graph)
+    after = dg.AssetSelection.assets(*monthly_keys(defs)).downstream().resolve(graph)
     keys = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
-    keys = keys & after if downstream_of_fact_trips else keys - after
+    keys = keys & after if downstream_of_monthly else keys - after
     return sorted(k.to_user_string() for k in keys)
 
 

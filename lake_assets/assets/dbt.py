@@ -1,7 +1,9 @@
-"""The dbt models as Dagster assets: fact_trips partitioned by month, the rest unpartitioned.
+"""The dbt models as Dagster assets: the monthly models partitioned by month, the rest unpartitioned.
 
 dbt sources point at the ext_<service>_tripdata assets (their `meta.dagster.asset_key`), so the
-external tables are in the graph; dbt tests become asset checks.
+external tables are in the graph; dbt tests become asset checks. Which models are monthly is said by
+the models themselves (the dbt tag `monthly`, set by macros/monthly_incremental.sql), and which lake
+asset a staging model reads month for month by its `meta.conformed_asset`.
 """
 
 
@@ -12,20 +14,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from lake_assets.automation.conditions import (
-    on_conformed_month_update,
-    on_missing_or_code_change,
-    on_upstream_update,
-)
+from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
 from lake_assets.project import dbt_project
 
-PARTITIONED_MODELS = "fact_trips"
+MONTHLY_SELECTOR = "tag:monthly"
 # DuckDB takes one writer at a time: every asset that writes the warehouse shares this pool (limit 1).
 WAREHOUSE_POOL = "warehouse"
-# The fact tables read these conformed assets month for month; the dependency is declared so that
-# automation can rebuild exactly the months that changed.
-FACT_SOURCES = {"fact_trips": ("green_tripdata", "yellow_tripdata"), "fact_fhv_trips": ("fhv_tripdata",),
-                "fact_fhvhv_trips": ("fhvhv_tripdata",)}
+
+
+def is_monthly(dbt_resource_props: Mapping[str, Any]) -> bool:
+    return "monthly" in dbt_resource_props.get("tags", [])
 
 
 class LakehouseDbtTranslator(DagsterDbtTranslator):
@@ -38,21 +36,17 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        sources = FACT_SOURCES.get(spec.key.to_user_string(), ())
-        if not sources:
+        conformed = manifest["nodes"].get(unique_id, {}).get("meta", {}).get("conformed_asset")
+        if not conformed:
             return spec
-        # fact_trips month M reads conformed month M; unpartitioned fact_fhv(hv)_trips read every month.
-        mapping = dg.TimeWindowPartitionMapping() if spec.key.to_user_string() == PARTITIONED_MODELS else None
-        extra = [dg.AssetDep(name, partition_mapping=mapping) for name in sources]
-        return spec.replace_attributes(deps=[*spec.deps, *extra])
+        # Staging month M reads the conformed month M.
+        dep = dg.AssetDep(conformed, partition_mapping=dg.TimeWindowPartitionMapping())
+        return spec.replace_attributes(deps=[*spec.deps, dep])
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        name = dbt_resource_props["name"]
-        if name == "fact_trips":
-            return on_conformed_month_update()
-        if name.startswith(("stg_", "dim_")) or dbt_resource_props["resource_type"] == "seed":
-            return on_missing_or_code_change()
-        return on_upstream_update()
+        if is_monthly(dbt_resource_props):
+            return on_lake_month_update()
+        return on_missing_or_code_change()
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         # models/<layer>/...: the layer is the group; seeds sit with core.
@@ -63,7 +57,7 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
 
 
 def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
-    """The months fact_trips rebuilds: [min_month, max_month), from a partition (range)'s time window."""
+    """The months the monthly models rebuild: [min_month, max_month), from a partition's time window."""
     return {"min_month": window.start.strftime("%Y-%m-%d"), "max_month": window.end.strftime("%Y-%m-%d")}
 
 
@@ -73,9 +67,11 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        select=PARTITIONED_MODELS,
+        select=MONTHLY_SELECTOR,
         partitions_def=trip_month_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        # One month per run: each run computes one month's keys and joins, so memory stays bounded
+        # however many months a backfill covers.
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
         dagster_dbt_translator=translator,
         name="dbt_monthly_models",
         pool=WAREHOUSE_POOL,
@@ -87,7 +83,7 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        exclude=PARTITIONED_MODELS,
+        exclude=MONTHLY_SELECTOR,
         dagster_dbt_translator=translator,
         name="dbt_models",
         pool=WAREHOUSE_POOL,

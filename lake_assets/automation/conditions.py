@@ -3,17 +3,20 @@
 - the external tables are registered when missing and again when a conformed month was updated;
 - staging views and the zone tables are built when missing (they read the lake live) and after
   their code changes;
-- fact_trips rebuilds exactly the months whose conformed green or yellow partition was updated
-  (it depends on them month to month, see assets/dbt.py);
-- fact_fhv_trips, the marts and the report rebuild when anything upstream was updated.
+- the monthly dbt models (staging, facts, the mart) rebuild exactly the months whose conformed
+  partition was updated (staging depends on it month to month, see assets/dbt.py), and no others:
+  a change to the zones does not rebuild every month of history;
+- the report rebuilds when anything upstream was updated.
 Nothing runs while an upstream asset is running, and nothing waits for months that do not exist.
 """
 
 import dagster as dg
 
-CONFORMED_ASSETS = dg.AssetSelection.groups("conformed")
+# The monthly dbt models carry the dbt tag `monthly`, which dagster-dbt makes an asset tag.
+MONTHLY_MODELS = dg.AssetSelection.tag("monthly", "")
+MONTHLY_ASSETS = dg.AssetSelection.groups("conformed") | MONTHLY_MODELS
 # Partitioned upstreams: a month that was never published is "missing" but must not block anything.
-PARTITIONED_ASSETS = dg.AssetSelection.groups("raw", "conformed") | dg.AssetSelection.assets("fact_trips")
+PARTITIONED_ASSETS = dg.AssetSelection.groups("raw", "conformed") | MONTHLY_MODELS
 
 
 def _not_busy() -> dg.AutomationCondition:
@@ -48,11 +51,12 @@ def on_upstream_update() -> dg.AutomationCondition:
     ).with_label("on_upstream_update")
 
 
-def on_conformed_month_update() -> dg.AutomationCondition:
-    """A fact_trips month: rebuilt when that month's conformed partition was updated, once the
-    models it reads exist (a service that has no file for the month is not waited for)."""
+def on_lake_month_update() -> dg.AutomationCondition:
+    """A month of a monthly model: rebuilt when that month of a conformed asset or of a monthly
+    model it reads was updated (or is requested in the same tick), once the models it reads exist
+    (a service that has no file for the month is not waited for)."""
     return (
-        dg.AutomationCondition.any_deps_updated().allow(CONFORMED_ASSETS).since_last_handled()
+        dg.AutomationCondition.any_deps_updated().allow(MONTHLY_ASSETS).since_last_handled()
         & _deps_exist()
         & _not_busy()
-    ).with_label("on_conformed_month_update")
+    ).with_label("on_lake_month_update")

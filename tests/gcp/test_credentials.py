@@ -76,7 +76,8 @@ def test_a_service_account_key_is_used_but_never_shown(gcp_lakehouse, green_mirr
         landed = materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2023-12",
                              instance=instance)  # the lake: the GCS emulator, which wants no key
         registered = materialize(defs, ["ext_green_tripdata"], instance=instance, raise_on_error=False)
-        modelled = materialize(defs, ["stg_green_tripdata"], instance=instance, raise_on_error=False)
+        modelled = materialize(defs, ["stg_green_tripdata"], partition_key="2023-12", instance=instance,
+                               raise_on_error=False)
         assert landed.success and not registered.success and not modelled.success
         assert len(token_server.assertions) >= 2  # the BigQuery client and dbt both signed with the key
         assert all("grant_type=urn" in a for a in token_server.assertions)

@@ -8,7 +8,7 @@ import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import GREEN_2020_10, write_csv_gz
-from tests.helpers import load_defs, materialize, query, unpartitioned_keys
+from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
 
 MONTHS = {"2020-10": 95_120, "2023-12": 64_215}
 
@@ -25,10 +25,10 @@ def loaded(lakehouse_env, green_mirror):
     defs = load_defs()
     for month in MONTHS:
         materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key=month)
-    materialize(defs, unpartitioned_keys(defs, downstream_of_fact_trips=False))
-    materialize(defs, ["fact_trips"], tags={"dagster/asset_partition_range_start": "2020-10",
-                                            "dagster/asset_partition_range_end": "2023-12"})
-    materialize(defs, unpartitioned_keys(defs, downstream_of_fact_trips=True))
+    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
+    materialize(defs, monthly_keys(defs), tags={"dagster/asset_partition_range_start": "2020-10",
+                                                "dagster/asset_partition_range_end": "2023-12"})
+    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=True))
     return defs, tmp
 
 
@@ -64,8 +64,8 @@ def test_rematerializing_a_month_replaces_exactly_that_month(loaded):
     defs, tmp = loaded
     other_before = sha256(conformed(tmp, "2023-12"))
     materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10")
-    materialize(defs, ["ext_green_tripdata", "stg_green_tripdata"])
-    materialize(defs, ["fact_trips"], partition_key="2020-10")
+    materialize(defs, ["ext_green_tripdata"])
+    materialize(defs, monthly_keys(defs), partition_key="2020-10")
     assert pl.scan_parquet(conformed(tmp, "2020-10")).select(pl.len()).collect().item() == 95_120
     assert sha256(conformed(tmp, "2023-12")) == other_before
     assert sorted(p.name for p in (tmp / "lake" / "conformed" / "green").rglob("*.parquet")) == ["part-0.parquet"] * 2
@@ -83,7 +83,7 @@ def test_fact_trips_partition_run_rebuilds_only_its_month(loaded):
 
     with duckdb.connect(str(db)) as conn:
         conn.execute("delete from core.fact_trips where source_month = date '2023-12-01'")
-    materialize(defs, ["fact_trips"], partition_key="2020-10")
+    materialize(defs, monthly_keys(defs), partition_key="2020-10")
     after = dict(query(db, "select strftime(source_month, '%Y-%m'), count(*) from core.fact_trips group by 1"))
     assert after == {"2020-10": before["2020-10"]}
 

@@ -26,7 +26,9 @@ def test_definitions_load_with_every_contract_asset():
     assert dg.AssetKey("ext_green_tripdata") in graph.get(dg.AssetKey("stg_green_tripdata")).parent_keys
     assert dg.AssetKey("green_tripdata") in graph.get(dg.AssetKey("ext_green_tripdata")).parent_keys
     assert dg.AssetKey("ext_fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
-    assert dg.AssetKey("fhvhv_tripdata") in graph.get(dg.AssetKey("fact_fhvhv_trips")).parent_keys
+    assert dg.AssetKey("fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
+    fhvhv_models = ("stg_fhvhv_tripdata", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue")
+    assert all(graph.get(dg.AssetKey(name)).is_partitioned for name in fhvhv_models)  # monthly, like the others
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("green_tripdata", "rows_match_raw") in checks
     assert any(asset == "stg_green_tripdata" and name.startswith("unique_") for asset, name in checks)

@@ -39,9 +39,25 @@ def test_file_url_lake_is_a_folder():
         ({"BIGQUERY_EMULATOR_URL": "http://127.0.0.1:9050"}, "BQEMU_GCS_LOCAL_ROOT"),
         ({"BIGQUERY_EMULATOR_URL": "http://127.0.0.1:9050", "BQEMU_GCS_LOCAL_ROOT": "relative/dir"},
          "BQEMU_GCS_LOCAL_ROOT"),
+        ({"DUCKDB_MEMORY_LIMIT": "lots"}, "DUCKDB_MEMORY_LIMIT"),
+        ({"DUCKDB_MEMORY_LIMIT": "80%"}, "DUCKDB_MEMORY_LIMIT"),
+        ({"DUCKDB_THREADS": "0"}, "DUCKDB_THREADS"),
+        ({"DUCKDB_THREADS": "two"}, "DUCKDB_THREADS"),
+        ({"DUCKDB_TEMP_DIRECTORY": "/etc/hostname/spill"}, "DUCKDB_TEMP_DIRECTORY"),
     ],
 )
 def test_invalid_settings_fail_with_a_message_that_names_the_setting(env, names):
     with pytest.raises(SettingsError) as excinfo:
         load_settings(env)
     assert names in str(excinfo.value)
+
+
+def test_duckdb_limits_have_sane_defaults_and_take_the_environment():
+    limits = load_settings({}).duckdb_limits
+    assert limits.memory_limit == "1GB" and limits.threads >= 1
+    assert limits.temp_directory == PROJECT_ROOT / ".lakehouse" / "duckdb_tmp"
+    limits = load_settings({"DUCKDB_MEMORY_LIMIT": "1500MB", "DUCKDB_THREADS": "3",
+                            "DUCKDB_TEMP_DIRECTORY": "/tmp/spill"}).duckdb_limits
+    assert limits.as_duckdb_config() == {"memory_limit": "1500MB", "threads": 3, "temp_directory": "/tmp/spill"}
+    assert limits.as_dbt_env() == {"DUCKDB_MEMORY_LIMIT": "1500MB", "DUCKDB_THREADS": "3",
+                                   "DUCKDB_TEMP_DIRECTORY": "/tmp/spill"}

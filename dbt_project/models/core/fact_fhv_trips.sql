@@ -1,3 +1,5 @@
+{{ config(**monthly_incremental()) }}
+
 with zones as (
     select * from {{ ref('dim_zones') }}
     where borough != 'Unknown'
@@ -20,3 +22,4 @@ select
 from {{ ref('stg_fhv_tripdata') }} as trips
 inner join zones as pickup_zone on trips.pickup_locationid = pickup_zone.locationid
 inner join zones as dropoff_zone on trips.dropoff_locationid = dropoff_zone.locationid
+where {{ month_window_filter('trips.source_month') }}

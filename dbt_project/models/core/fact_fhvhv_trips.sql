@@ -1,7 +1,13 @@
 {#- High Volume FHV trips (Uber, Lyft, Via, Juno) with pickup and dropoff zones and the company.
-    Its own fact, not one with fact_fhv_trips: see _core.yml. -#}
+    Monthly: a run for some months reads those months of staging (the trip key and the
+    de-duplication are stored there) and replaces exactly those months here. Its own fact, not one
+    with fact_fhv_trips: see _core.yml. -#}
+{{ config(cluster_by=(['hvfhs_license_num', 'pickup_locationid'] if target.type == 'bigquery' else none),
+          **monthly_incremental()) }}
+
 with trips as (
     select * from {{ ref('stg_fhvhv_tripdata') }}
+    where {{ month_window_filter('source_month') }}
 ),
 
 zones as (

@@ -1,25 +1,14 @@
-{#- Incremental by the month a trip was published in (its lake partition): a run for some months
-    replaces exactly those months. BigQuery overwrites the month partitions; DuckDB deletes the
-    months' rows and inserts them again. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=('insert_overwrite' if target.type == 'bigquery' else 'delete+insert'),
-        unique_key=(none if target.type == 'bigquery' else 'source_month'),
-        partition_by=({'field': 'source_month', 'data_type': 'date', 'granularity': 'month'}
-                      if target.type == 'bigquery' else none),
-        partitions=(month_partitions() if target.type == 'bigquery' else none),
-        cluster_by=(['service_type', 'pickup_locationid'] if target.type == 'bigquery' else none),
-        on_schema_change='append_new_columns',
-    )
-}}
+{#- Monthly: a run for some months reads those months of staging (the trip key and the
+    de-duplication are stored there) and replaces exactly those months here. -#}
+{{ config(cluster_by=(['service_type', 'pickup_locationid'] if target.type == 'bigquery' else none),
+          **monthly_incremental()) }}
 
 with trips as (
     select *, 'Green' as service_type from {{ ref('stg_green_tripdata') }}
-    {% if is_incremental() %} where {{ month_window_filter('source_month') }} {% endif %}
+    where {{ month_window_filter('source_month') }}
     union all
     select *, 'Yellow' as service_type from {{ ref('stg_yellow_tripdata') }}
-    {% if is_incremental() %} where {{ month_window_filter('source_month') }} {% endif %}
+    where {{ month_window_filter('source_month') }}
 ),
 
 zones as (

@@ -1,5 +1,11 @@
+{{ config(**monthly_incremental()) }}
+
+-- The trip key and the de-duplication are computed here once per month and stored; the fact
+-- tables and the tests read them. The month filter is on the lake's partition columns, so a
+-- month run reads only that month's files.
 with source as (
     select * from {{ source('raw', 'ext_yellow_tripdata') }}
+    where {{ month_window_filter(month_start('year', 'month')) }}
 ),
 
 renamed as (
@@ -42,5 +48,5 @@ renamed as (
 select *
 from renamed
 where true
--- per month: a month run reads only its own month (DuckDB pushes the month filter below the window)
+-- exact duplicates within a month collapse to one trip
 qualify row_number() over (partition by source_month, tripid order by pickup_datetime) = 1

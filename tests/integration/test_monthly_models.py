@@ -1,0 +1,112 @@
+"""The warehouse shaped for size: monthly models built and tested one month at a time, DuckDB limits."""
+
+import os
+import shutil
+import subprocess
+
+import duckdb
+import pytest
+
+from lake_assets.definitions import build_definitions
+from lake_assets.settings import PROJECT_ROOT, load_settings
+from tests.conftest import SAMPLE_MIRROR, mirror_template
+from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
+
+MONTHS = ("2020-10", "2023-12")
+
+
+@pytest.fixture(scope="module")
+def two_green_months(tmp_path_factory):
+    """The sample's two green months (real rows, see data/make_sample_mirror.py) through the whole
+    graph, the monthly models one month per run, as `make run` and a backfill build them. Shared by
+    the module: the test that changes the warehouse behind dbt's back comes last."""
+    tmp = tmp_path_factory.mktemp("two_green_months")
+    shutil.copytree(SAMPLE_MIRROR / "green", tmp / "mirror" / "green")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEHOUSE_TARGET", "local")
+        env.setenv("LAKE_URL", str(tmp / "lake"))
+        env.setenv("DUCKDB_PATH", str(tmp / "warehouse.duckdb"))
+        env.setenv("TLC_SOURCE_URL", mirror_template(tmp / "mirror"))
+        env.delenv("DAGSTER_HOME", raising=False)
+        defs = load_defs()
+        for month in MONTHS:
+            materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key=month)
+        materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
+        for month in MONTHS:
+            materialize(defs, monthly_keys(defs), partition_key=month)
+        yield defs, tmp / "warehouse.duckdb"
+
+
+def dbt(args: list[str], db, venv_env) -> subprocess.CompletedProcess:
+    env = {**venv_env, "DUCKDB_PATH": str(db)}
+    return subprocess.run(["dbt", *args], cwd=PROJECT_ROOT / "dbt_project", env=env, capture_output=True, text=True,
+                          check=False, timeout=600)
+
+
+def test_the_trip_key_and_deduplication_are_stored_once_per_month(two_green_months):
+    _, db = two_green_months
+    kinds = dict(query(db, "select table_name, table_type from information_schema.tables "
+                           "where table_schema in ('staging', 'core')"))
+    assert kinds["stg_green_tripdata"] == "BASE TABLE"  # stored, not a view recomputed by every reader
+    per_month = dict(query(db, "select strftime(source_month, '%Y-%m'), count(*) - count(distinct tripid) "
+                               "from staging.stg_green_tripdata group by 1"))
+    assert per_month == {"2020-10": 0, "2023-12": 0}
+    # fact_trips reads the stored key: every fact trip is a staging trip of the same month
+    orphans = query(db, "select count(*) from core.fact_trips f left join staging.stg_green_tripdata s "
+                        "using (tripid, source_month) where s.tripid is null")
+    assert orphans == [(0,)]
+
+
+def test_a_month_run_replaces_exactly_its_month_in_every_monthly_model(two_green_months):
+    defs, db = two_green_months
+    tables = ("staging.stg_green_tripdata", "core.fact_trips")
+    before = {t: query(db, f"select source_month, count(*) from {t} group by 1 order by 1") for t in tables}
+    mart_before = query(db, "select revenue_month, service_type, sum(total_monthly_trips) from "
+                            "marts.dm_monthly_zone_revenue group by 1, 2 order by 1, 2")
+    materialize(defs, monthly_keys(defs), partition_key="2023-12")
+    for table in tables:
+        assert query(db, f"select source_month, count(*) from {table} group by 1 order by 1") == before[table]
+    assert query(db, "select revenue_month, service_type, sum(total_monthly_trips) from "
+                     "marts.dm_monthly_zone_revenue group by 1, 2 order by 1, 2") == mart_before
+    # the mart counts every fact trip once, by its pickup month
+    assert query(db, "select sum(total_monthly_trips) from marts.dm_monthly_zone_revenue") == \
+        query(db, "select count(*) from core.fact_trips")
+
+
+def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_green_months, venv_env):
+    defs, db = two_green_months
+    # A trip of 2023-12 doubled behind dbt's back: only a test that reads 2023-12 can see it.
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("insert into staging.stg_green_tripdata select * from staging.stg_green_tripdata "
+                     "where source_month = date '2023-12-01' limit 1")
+    result = materialize(defs, monthly_keys(defs), partition_key="2020-10", raise_on_error=False)
+    assert result.success
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["unique_stg_green_tripdata_tripid"] is True  # it ran, on 2020-10 only
+    assert all(checks.values())
+
+    plain = dbt(["test", "--select", "stg_green_tripdata"], db, venv_env)
+    assert plain.returncode != 0
+    assert "FAIL 1 unique_stg_green_tripdata_tripid" in plain.stdout
+
+
+def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatch, venv_env):
+    spill = tmp_path / "spill"
+    limits = {"DUCKDB_MEMORY_LIMIT": "700MB", "DUCKDB_THREADS": "1", "DUCKDB_TEMP_DIRECTORY": str(spill)}
+    for name in (*limits, "DUCKDB_PATH"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test: build_definitions exports them
+    settings = load_settings({**limits, "DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+                              "LAKE_URL": str(tmp_path / "lake")})
+    defs = build_definitions(settings)
+    applied = defs.resources["warehouse"].query(
+        "select current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')")
+    assert applied == [("667.5 MiB", 1, str(spill))]
+    # Dagster runs dbt as a subprocess in the environment build_definitions exported, which dbt's
+    # profile maps onto the same DuckDB limits.
+    assert {name: os.environ[name] for name in limits} == limits
+    sql = ("select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
+           f"current_setting('temp_directory') = '{spill}' as spill")
+    shown = dbt(["show", "--inline", sql], tmp_path / "warehouse.duckdb",
+                {**venv_env, **{name: os.environ[name] for name in limits}})
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    assert "| 667.5 MiB    |       1 |  True |" in shown.stdout
