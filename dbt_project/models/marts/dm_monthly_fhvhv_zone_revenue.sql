@@ -1,8 +1,8 @@
 {#- High Volume FHV by pickup zone, pickup month and company. Monthly like dm_monthly_zone_revenue:
     a run recomputes every pickup month its source months have trips in (from all source months)
     and replaces exactly those pickup months (DuckDB: delete+insert by revenue_month), reading
-    fact_fhvhv_trips only for them; on BigQuery it is rebuilt whole (which partitions to replace
-    would only be known from a query). -#}
+    fact_fhvhv_trips only for them; on BigQuery it is rebuilt whole, from every month (which
+    partitions to replace would only be known from a query). -#}
 {{
     config(
         materialized=('table' if target.type == 'bigquery' else 'incremental'),
@@ -40,5 +40,7 @@ select
     sum(driver_pay) as monthly_driver_pay,
     avg(trip_miles) as avg_monthly_trip_miles
 from trips
-where revenue_month in (select revenue_month from changed_months)
+{#- An incremental run recomputes the pickup months its source months touch; a full build (the
+    first, and every one on BigQuery, where this is a table) computes them all. -#}
+{% if is_incremental() %} where revenue_month in (select revenue_month from changed_months) {% endif %}
 group by 1, 2, 3, 4
