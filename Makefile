@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test system-deps bqemulator dev bench bench-scale lint clean sample-mirror
+.PHONY: install instance run test system-deps bqemulator dev bench bench-scale lint clean sample-mirror dbt query
 
 install: $(INSTALLED)
 
@@ -61,6 +61,14 @@ bench-scale: install
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
 dev: install instance
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# dbt and SQL on the local warehouse while `make dev` runs, each in its turn (README, "One warehouse,
+# several users"): make dbt ARGS="build --select fact_trips"; make query SQL="select count(*) from core.fact_trips"
+dbt: install
+	$(PY) -m lake_assets.warehouse_cli dbt $(ARGS)
+
+query: install
+	$(PY) -m lake_assets.warehouse_cli query "$(SQL)"
 
 lint: install
 	$(VENV)/bin/ruff check lake_assets tests data benchmarks

@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -115,8 +116,9 @@ def _dbt(args: list[str], env: dict) -> float:
 
 
 def bench_incremental_dbt(reps: int) -> dict[int, float]:
-    """fact_trips for one new month (2020-11) over 1 or 24 months of history: the real conformed green
-    2020-10 month copied under each history month's partition (real rows, re-labelled months)."""
+    """The monthly dbt models (staging, facts, the mart) for one new month (2020-11) over 1 or 24
+    months of history: the real conformed green 2020-10 month copied under each history month's
+    partition (real rows, re-labelled months)."""
     from dagster_duckdb import DuckDBResource
 
     from lake_assets.catalog import SERVICES, Month
@@ -137,18 +139,18 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
                 target = base / "lake" / f"conformed/green/year={m.year:04d}/month={m.month:02d}/part-0.parquet"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(conformed, target)
-            duckdb_path = base / "warehouse.duckdb"
-            settings = load_settings({"DUCKDB_PATH": str(duckdb_path), "LAKE_URL": str(base / "lake")})
-            warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path)))
+            settings = load_settings({"DUCKDB_PATH": str(base / "warehouse.duckdb"), "LAKE_URL": str(base / "lake"),
+                                      "DUCKDB_TEMP_DIRECTORY": str(base / "duckdb_tmp")})
+            warehouse = DuckDBWarehouse(duckdb=DuckDBResource(
+                database=str(settings.duckdb_path), connection_config=settings.duckdb_limits.as_duckdb_config()))
             for service in SERVICES:
                 warehouse.register_external_table(service, lake)
-            env = {**os.environ, "DUCKDB_PATH": str(duckdb_path)}
+            env = {**os.environ, "DUCKDB_PATH": str(settings.duckdb_path), **settings.duckdb_limits.as_dbt_env()}
             # run, not build: the re-labelled history repeats the same trips in every month
             _dbt(["seed", "--quiet"], env)
-            _dbt(["run", "--exclude", "fact_trips+", "--quiet"], env)
-            _dbt(["run", "--select", "fact_trips", "--quiet"], env)  # the history, built once
+            _dbt(["run", "--quiet"], env)  # every model over the whole history, built once
             window = json.dumps({"min_month": "2020-11-01", "max_month": "2020-12-01"})
-            times = [_dbt(["run", "--select", "fact_trips", "--vars", window, "--quiet"], env) for _ in range(reps)]
+            times = [_dbt(["run", "--select", "tag:monthly", "--vars", window, "--quiet"], env) for _ in range(reps)]
             results[history] = statistics.median(times)
             print(f"  dbt history {history}: {results[history]:.2f} s", file=sys.stderr, flush=True)
     return results
@@ -165,22 +167,33 @@ def bench_startup(reps: int) -> float:
 def bench_make_run(reps: int) -> tuple[float, dict[str, float]]:
     """`make run` on the sample mirror, after install, into a fresh temp lake, warehouse and Dagster
     instance each time (so the project's own .lakehouse is left alone). Returns the median wall
-    seconds and the median seconds of each step `make run` reports."""
+    seconds and the median seconds of each stage `make run` reports (its progress lines)."""
     walls, steps = [], {}
     for _ in range(reps):
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "LAKE_URL": f"{tmp}/lake", "DUCKDB_PATH": f"{tmp}/warehouse.duckdb",
-                   "DAGSTER_HOME": f"{tmp}/dagster_home"}
+                   "DAGSTER_HOME": f"{tmp}/dagster_home", "DUCKDB_TEMP_DIRECTORY": f"{tmp}/duckdb_tmp"}
             started = time.perf_counter()
             out = subprocess.run(["make", "-s", "run"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
             walls.append(time.perf_counter() - started)
-        label = None
-        for line in out.stdout.splitlines():
-            if line.startswith("==> "):
-                label = "land and conform" if line.startswith("==> land and conform") else line[4:]
-            elif line.strip().startswith("done in") and label:
-                steps.setdefault(label, [0.0] * reps)[len(walls) - 1] += float(line.split()[2])
+        for stage, seconds in stage_seconds(out.stdout).items():
+            steps.setdefault(stage, [0.0] * reps)[len(walls) - 1] += seconds
     return statistics.median(walls), {k: statistics.median(v) for k, v in steps.items()}
+
+
+STAGE_LABELS = {"lake": "land and conform", "once": "register, zones, reports", "warehouse": "monthly dbt models"}
+
+
+def stage_seconds(progress: str) -> dict[str, float]:
+    """Seconds per stage from materialize_all's progress lines ("[lake 1/6] label   1.2 s ...")."""
+    totals: dict[str, float] = {}
+    for line in progress.splitlines():
+        match = re.match(r"^\[(\w+) \d+/\d+\] .*?\s((\d+) min (\d+) s|([\d.]+) s)\s", line)
+        if match:
+            seconds = float(match[5]) if match[5] else int(match[3]) * 60 + int(match[4])
+            label = STAGE_LABELS[match[1]]
+            totals[label] = totals.get(label, 0.0) + seconds
+    return totals
 
 
 def versions() -> str:
@@ -223,14 +236,15 @@ def report(reps: int, at_8x: dict, scaling: dict, trace: dict, dbt: dict, startu
         ("wall time <= 4x decompression", 1 / at_8x["gunzip_only"]["ratio"], 4, "<="),
         ("peak RSS at 8x <= 200 MiB", p["peak_mib"], 200, "<="),
         ("peak RSS 8x / 1x <= 1.5", scaling[8]["rss_ratio"], 1.5, "<="),
-        ("dbt new month, 24 months / 1 month of history <= 1.3", dbt[24] / dbt[1], 1.3, "<="),
+        ("dbt monthly models, new month, 24 / 1 months of history <= 1.3", dbt[24] / dbt[1], 1.3, "<="),
         ("definitions load <= 3 s", startup, 3, "<="),
     ]
     lines += ["", "Targets:", "", "| target | measured | met |", "|---|---|---|"]
     for label, value, bound, op in checks:
         met = value >= bound if op == ">=" else value <= bound
         lines.append(f"| {label} | {value:.2f} | {'yes' if met else 'NO'} |")
-    lines += ["", f"dbt `fact_trips`, one new month: {dbt[1]:.2f} s with 1 month of history, {dbt[24]:.2f} s with 24.",
+    lines += ["", (f"dbt's monthly models (staging, facts, mart), one new month: {dbt[1]:.2f} s with 1 month of "
+                   f"history, {dbt[24]:.2f} s with 24."),
               f"Definitions load (import of the code location): {startup:.2f} s."]
     if make_run is not None:
         wall, steps = make_run

@@ -57,8 +57,10 @@ def build_resources(settings: Settings) -> dict:
                                       location=settings.bq_location)
         dbt_target = os.environ.get("DBT_TARGET", "bigquery")
     else:
-        warehouse = DuckDBWarehouse(duckdb=DuckDBResource(
-            database=str(settings.duckdb_path), connection_config=settings.duckdb_limits.as_duckdb_config()))
+        warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path),
+                                                          connection_config=settings.duckdb_limits.as_duckdb_config()),
+                                    lock_timeout_seconds=settings.duckdb_lock_timeout_seconds,
+                                    lock_retry_delay_seconds=settings.duckdb_lock_retry_delay_seconds)
         dbt_target = "local"
     return {
         "lake": LakeResource(url=settings.lake_url, gcp_project=settings.gcp_project),

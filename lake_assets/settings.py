@@ -78,6 +78,8 @@ class Settings:
     bq_location: str
     bigquery_emulator_url: str | None = None
     bigquery_emulator_gcs_root: str | None = None
+    duckdb_lock_timeout_seconds: float = 900.0
+    duckdb_lock_retry_delay_seconds: float = 1.0
 
     @property
     def is_local(self) -> bool:
@@ -254,4 +256,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bq_location=bq_location,
         bigquery_emulator_url=emulator_url,
         bigquery_emulator_gcs_root=emulator_gcs_root,
+        duckdb_lock_timeout_seconds=_float_setting(env, "DUCKDB_LOCK_TIMEOUT_SECONDS", 900.0),
+        duckdb_lock_retry_delay_seconds=_float_setting(env, "DUCKDB_LOCK_RETRY_DELAY_SECONDS", 1.0),
     )

@@ -6,6 +6,7 @@ with the hive partition columns (year, month) exposed as columns.
 
 
 from abc import abstractmethod
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -13,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from lake_assets.lake import Lake, conformed_prefix
 from lake_assets.schemas import CANONICAL_SCHEMAS, PARTITION_COLUMNS
+from lake_assets.warehouse_lock import WarehouseLock
 
 DUCKDB_TYPES = {pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.String: "VARCHAR", pl.Datetime("us"): "TIMESTAMP"}
 RAW_SCHEMA = "raw"
@@ -51,16 +53,27 @@ class WarehouseResource(dg.ConfigurableResource):
     @abstractmethod
     def query(self, sql: str) -> list[tuple]: ...
 
+    def writer_lock(self) -> WarehouseLock | None:
+        """The lock its writers take in turn (DuckDB: one writing process); None: no lock needed."""
+        return None
+
 
 class DuckDBWarehouse(WarehouseResource):
     """The embedded warehouse: a DuckDB file whose `raw` schema holds views over the local lake."""
 
     duckdb: DuckDBResource
+    # How long its work waits for another process that holds the file (DUCKDB_LOCK_* settings).
+    lock_timeout_seconds: float = 900.0
+    lock_retry_delay_seconds: float = 1.0
+
+    def writer_lock(self) -> WarehouseLock:
+        return WarehouseLock(Path(self.duckdb.database), self.lock_timeout_seconds, self.lock_retry_delay_seconds,
+                             dg.get_dagster_logger())
 
     def register_external_table(self, service: str, lake: Lake) -> dict:
         sql = duckdb_view_sql(service, lake)
         table = f"{RAW_SCHEMA}.{external_table_name(service)}"
-        with self.duckdb.get_connection() as conn:
+        with self.writer_lock().hold(f"register {table}"), self.duckdb.get_connection() as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
             conn.execute(sql)
             rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -68,5 +81,5 @@ class DuckDBWarehouse(WarehouseResource):
         return {"table": table, "rows": rows, "months": months, "location": lake.uri(conformed_prefix(service))}
 
     def query(self, sql: str) -> list[tuple]:
-        with self.duckdb.get_connection() as conn:
+        with self.writer_lock().hold("query"), self.duckdb.get_connection() as conn:
             return conn.execute(sql).fetchall()

@@ -16,6 +16,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
 from lake_assets.project import dbt_project
+from lake_assets.warehouse import WarehouseResource
+from lake_assets.warehouse_lock import stream_dbt
 
 MONTHLY_SELECTOR = "tag:monthly"
 # DuckDB takes one writer at a time: every asset that writes the warehouse shares this pool (limit 1).
@@ -76,9 +78,9 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         name="dbt_monthly_models",
         pool=WAREHOUSE_POOL,
     )
-    def dbt_monthly_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def dbt_monthly_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         dbt_vars = partition_vars(context.partition_time_window)
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        yield from stream_dbt(context, dbt, ["build", "--vars", json.dumps(dbt_vars)], warehouse.writer_lock())
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -88,7 +90,7 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         name="dbt_models",
         pool=WAREHOUSE_POOL,
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        yield from stream_dbt(context, dbt, ["build"], warehouse.writer_lock())
 
     return [dbt_monthly_models, dbt_models]

@@ -38,3 +38,13 @@ def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, 
     assert fact_rows > 0
     # The runs were recorded in the instance, so `make dev` shows them.
     assert any((tmp_path / "dagster_home").rglob("*.db"))
+    # The console shows one progress line per run, not Dagster's and dbt's events (they go to the
+    # instance and the log file).
+    lake_lines = [line for line in result.stdout.splitlines() if line.startswith("[lake ")]
+    assert len(lake_lines) == len(sample) and lake_lines[-1].startswith(f"[lake {len(sample)}/{len(sample)}]")
+    assert all(" rows/s " in line for line in lake_lines)
+    months = {name.split("_tripdata_")[1][:7] for name in sample}
+    warehouse_lines = [line for line in result.stdout.splitlines() if line.startswith("[warehouse ")]
+    assert [line.split()[5] for line in warehouse_lines] == sorted(months)
+    assert "DEBUG" not in result.stdout and "PASS=" not in result.stdout
+    assert "PASS=" in (tmp_path / "dagster_home" / "materialize_all.log").read_text()

@@ -10,6 +10,7 @@ def test_defaults_run_the_embedded_target_on_the_sample_mirror():
     assert settings.duckdb_path == PROJECT_ROOT / ".lakehouse" / "warehouse.duckdb"
     assert settings.tlc_source_url == SOURCE_PRESETS["sample"]
     assert settings.tlc_source_url.startswith("file://")
+    assert (settings.duckdb_lock_timeout_seconds, settings.duckdb_lock_retry_delay_seconds) == (900.0, 1.0)
 
 
 @pytest.mark.parametrize("preset", ["official", "community"])
@@ -35,6 +36,9 @@ def test_file_url_lake_is_a_folder():
         ({"BQ_DATASET": "raw; DROP TABLE x"}, "BQ_DATASET"),
         ({"TLC_PUBLICATION_LAG_MONTHS": "two"}, "TLC_PUBLICATION_LAG_MONTHS"),
         ({"TLC_RUN_RETRIES": "-1"}, "TLC_RUN_RETRIES"),
+        ({"DUCKDB_LOCK_TIMEOUT_SECONDS": "ten minutes"}, "DUCKDB_LOCK_TIMEOUT_SECONDS"),
+        ({"DUCKDB_LOCK_TIMEOUT_SECONDS": "0"}, "DUCKDB_LOCK_TIMEOUT_SECONDS"),
+        ({"DUCKDB_LOCK_RETRY_DELAY_SECONDS": "-1"}, "DUCKDB_LOCK_RETRY_DELAY_SECONDS"),
         ({"BIGQUERY_EMULATOR_URL": "127.0.0.1:9050", "BQEMU_GCS_LOCAL_ROOT": "/tmp"}, "BIGQUERY_EMULATOR_URL"),
         ({"BIGQUERY_EMULATOR_URL": "http://127.0.0.1:9050"}, "BQEMU_GCS_LOCAL_ROOT"),
         ({"BIGQUERY_EMULATOR_URL": "http://127.0.0.1:9050", "BQEMU_GCS_LOCAL_ROOT": "relative/dir"},
