@@ -121,7 +121,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
     partition (real rows, re-labelled months)."""
     from dagster_duckdb import DuckDBResource
 
-    from lake_assets.catalog import Month
+    from lake_assets.catalog import SERVICES, Month
     from lake_assets.conform import conform_month
     from lake_assets.lake import LocalLake
     from lake_assets.settings import load_settings
@@ -143,7 +143,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
                                       "DUCKDB_TEMP_DIRECTORY": str(base / "duckdb_tmp")})
             warehouse = DuckDBWarehouse(duckdb=DuckDBResource(
                 database=str(settings.duckdb_path), connection_config=settings.duckdb_limits.as_duckdb_config()))
-            for service in ("green", "yellow", "fhv"):
+            for service in SERVICES:
                 warehouse.register_external_table(service, lake)
             env = {**os.environ, "DUCKDB_PATH": str(settings.duckdb_path), **settings.duckdb_limits.as_dbt_env()}
             # run, not build: the re-labelled history repeats the same trips in every month

@@ -61,7 +61,10 @@ def emulator_stand_in_ddl(project: str, dataset: str, service: str, conformed_ur
     files = f"{gcs_local_root.rstrip('/')}/{_checked_gs_prefix(conformed_uri).removeprefix('gs://')}/*/*/*.parquet"
     return (
         f"CREATE OR REPLACE VIEW {_table(project, dataset, service)} AS\n"
-        f"SELECT * FROM read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
+        # DuckDB under the emulator types a partition value with a leading zero (month=03) as text:
+        # cast both, as the external table's WITH PARTITION COLUMNS (year INT64, month INT64) does.
+        "SELECT * REPLACE (CAST(year AS INT64) AS year, CAST(month AS INT64) AS month)\n"
+        f"FROM read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
     )
 
 

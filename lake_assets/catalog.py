@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-SERVICES = ("green", "yellow", "fhv")
+SERVICES = ("green", "yellow", "fhv", "fhvhv")
 
-# First month each service is in range. Yellow 2009-2010 use entirely different column names
-# (DESIGN.md §4), so yellow starts in 2011.
-FIRST_MONTH = {"yellow": "2011-01", "green": "2013-08", "fhv": "2015-01"}
+# First month each service is in range. Yellow 2009-2010 use entirely different column names, so
+# yellow starts in 2011; High Volume FHV (fhvhv: Uber, Lyft, Via, Juno) exists since Local Law 149
+# of 2018 took effect on 2019-02-01.
+FIRST_MONTH = {"yellow": "2011-01", "green": "2013-08", "fhv": "2015-01", "fhvhv": "2019-02"}
 
 FORMATS = ("parquet", "csv.gz")
-FILE_NAME_RE = re.compile(r"^(?P<service>green|yellow|fhv)_tripdata_(?P<year>\d{4})-(?P<month>\d{2})\.(?P<ext>parquet|csv\.gz)$")
+FILE_NAME_RE = re.compile(r"^(?P<service>green|yellow|fhvhv|fhv)_tripdata_(?P<year>\d{4})-(?P<month>\d{2})\.(?P<ext>parquet|csv\.gz)$")
 MONTH_RE = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})$")
 
 

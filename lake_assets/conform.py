@@ -1,8 +1,10 @@
 """Conform one raw TLC file onto its service's canonical schema, streamed with polars.
 
-Reads the file as published (gzip CSV as text, Parquet with whatever types that month used), maps
-columns by case-insensitive name, casts strictly, fills absent columns with nulls, and writes one
-Parquet file. Nothing is dropped: pickups outside the month are counted, not filtered.
+Reads the file as published (gzip CSV as text, Parquet with whatever types that month used), checks
+its columns against the TLC's schema history (lake_assets/schema_history.py: a column the service
+publishes in that month must be there; one not published yet may be absent), maps columns by
+case-insensitive name, casts strictly, fills absent columns with nulls, and writes one Parquet file.
+Nothing is dropped: pickups outside the month are counted, not filtered.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import polars as pl
 
 from lake_assets.catalog import Month
 from lake_assets.checksum import sha256_of
+from lake_assets.schema_history import LayoutMatch, MissingColumn, match_layout
 from lake_assets.schemas import CANONICAL_SCHEMAS, PICKUP_COLUMN, REQUIRED_COLUMNS, TIMESTAMP
 
 _POLARS_ERRORS = (pl.exceptions.PolarsError, OSError)
@@ -42,6 +45,8 @@ class ConformReport:
     columns_extra: list[str]  # columns the file has that the canonical schema does not: not carried
     columns_cast: dict[str, str]  # column -> "source type -> canonical type", where they differ
     null_counts: dict[str, int] = field(default_factory=dict)  # of the required columns
+    layout: str = ""  # the layout of the schema history the file matched
+    columns_not_published: dict[str, str] = field(default_factory=dict)  # missing column -> why it may be
 
 
 def scan_raw(path: Path, fmt: str) -> pl.LazyFrame:
@@ -55,8 +60,11 @@ def count_raw_rows(path: Path, fmt: str) -> int:
     return scan_raw(path, fmt).select(pl.len()).collect().item()
 
 
-def open_raw(raw_path: Path, fmt: str, file_label: str, service: str, month: Month) -> tuple[pl.LazyFrame, pl.Schema]:
-    """The raw file's lazy frame and schema, once it is known to be non-empty with the required columns."""
+def open_raw(
+    raw_path: Path, fmt: str, file_label: str, service: str, month: Month
+) -> tuple[pl.LazyFrame, pl.Schema, LayoutMatch]:
+    """The raw file's lazy frame, schema and layout, once it is known to be non-empty with every column
+    its service publishes in that month (the schema history)."""
     if raw_path.stat().st_size == 0:
         raise ConformError(file_label, service, month, "the file is empty (0 bytes)")
     try:
@@ -66,18 +74,17 @@ def open_raw(raw_path: Path, fmt: str, file_label: str, service: str, month: Mon
         raise ConformError(file_label, service, month, f"the file has no data: {exc}") from exc
     except _POLARS_ERRORS as exc:
         raise ConformError(file_label, service, month, f"the file cannot be read as {fmt}: {exc}") from exc
-    present = {name.lower() for name in source_schema.names()}
-    for column in REQUIRED_COLUMNS[service]:
-        if column.lower() not in present:
-            raise ConformError(file_label, service, month,
-                               f"required column is missing (the file has: {', '.join(source_schema.names())})", column)
-    return lf, source_schema
+    try:
+        layout = match_layout(service, month, source_schema.names(), CANONICAL_SCHEMAS[service].names())
+    except MissingColumn as exc:
+        raise ConformError(file_label, service, month, exc.cause, exc.column) from None
+    return lf, source_schema, layout
 
 
 def validate_raw(raw_path: Path, fmt: str, file_label: str, service: str, month: Month) -> int:
     """Reads the whole file once and returns its row count; ConformError if it is empty, unreadable,
-    lacks a required column or has no rows. Run before a download replaces a month's raw file."""
-    lf, _ = open_raw(raw_path, fmt, file_label, service, month)
+    lacks a column its service publishes in that month, or has no rows. Run before a download replaces a month's raw file."""
+    lf, _, _ = open_raw(raw_path, fmt, file_label, service, month)
     try:
         rows = lf.select(pl.len()).collect().item()
     except _POLARS_ERRORS as exc:
@@ -172,7 +179,7 @@ def conform_file(
     def fail(cause: str, column: str | None = None) -> ConformError:
         return ConformError(file_label, service, month, cause, column)
 
-    lf, source_schema = open_raw(raw_path, fmt, file_label, service, month)
+    lf, source_schema, layout = open_raw(raw_path, fmt, file_label, service, month)
     by_lower = {}
     for name in source_schema.names():
         by_lower.setdefault(name.lower(), name)
@@ -231,6 +238,8 @@ def conform_file(
         pickup_max=stats["pickup_max"],
         rows_outside_month=stats["outside"],
         columns_missing=missing,
+        layout=layout.layout,
+        columns_not_published=layout.not_published,
         columns_extra=extra,
         columns_cast=cast,
         null_counts={c: stats[f"nulls_{c}"] for c in REQUIRED_COLUMNS[service]},

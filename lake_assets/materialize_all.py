@@ -31,7 +31,8 @@ from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
 from lake_assets.source import TlcSource
 
-SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "marts.dm_monthly_zone_revenue")
+SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "core.fact_fhvhv_trips", "marts.dm_monthly_zone_revenue",
+                  "marts.dm_monthly_fhvhv_zone_revenue")
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOG_FILE = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".lakehouse") / "materialize_all.log"
 

@@ -46,8 +46,8 @@ def build_conformed_asset(
         group_name="conformed",
         kinds={"parquet", "polars"},
         description=(
-            f"{service} trips of the month on the canonical {service} schema: typed, absent columns as "
-            "nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
+            f"{service} trips of the month on the canonical {service} schema: typed, columns the TLC had not "
+            "published yet as nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
         ),
         check_specs=conformed_check_specs(asset_key),
         tags={"service": service},
@@ -77,6 +77,9 @@ def build_conformed_asset(
                 "pickup_max": str(report.pickup_max),
                 "rows_outside_month": report.rows_outside_month,
                 "columns_missing": dg.MetadataValue.json(report.columns_missing),
+                # why each missing column is drift, not damage (the TLC's schema history)
+                "layout": report.layout,
+                "columns_not_published": dg.MetadataValue.json(report.columns_not_published),
                 "columns_extra": dg.MetadataValue.json(report.columns_extra),
                 "columns_cast": dg.MetadataValue.json(report.columns_cast),
             },

@@ -63,7 +63,7 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
                     # Not a failure: the month is not out yet. Downstream assets are skipped.
                     context.log.warning(f"{service} {month} is not published yet; nothing landed. {exc}")
                     return
-            # A file that is empty, unreadable or lacks a required column never replaces a good one.
+            # A file that is empty, unreadable or lacks a column its month should have never replaces a good one.
             try:
                 rows = validate_raw(tmp, format_of(fetched.file_name), fetched.file_name, service, month)
             except ConformError as exc:  # the same bytes would fail again: no retry

@@ -87,7 +87,8 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     assert_dbt_metadata_and_charts_on_the_emulators(bucket, bigquery_emulator)
 
     layout = {b.name for b in bucket.client.list_blobs(BUCKET, prefix="lakehouse/conformed/")}
-    assert "lakehouse/conformed/yellow/year=2020/month=11/part-0.parquet" in layout and len(layout) == 6
+    assert "lakehouse/conformed/yellow/year=2020/month=11/part-0.parquet" in layout and len(layout) == 7
+    assert "lakehouse/conformed/fhvhv/year=2020/month=10/part-0.parquet" in layout
 
     with monkeypatch.context() as local:
         local.setenv("LAKEHOUSE_TARGET", "local")

@@ -14,7 +14,7 @@ from lake_assets.bigquery_warehouse import emulator_stand_in_ddl, external_table
 pytestmark = pytest.mark.gcp
 
 
-@pytest.mark.parametrize("service", ["green", "yellow", "fhv"])
+@pytest.mark.parametrize("service", ["green", "yellow", "fhv", "fhvhv"])
 def test_the_ddl_parses_as_bigquery_and_points_at_the_conformed_prefix(service):
     prefix = f"gs://taxi-lake/lakehouse/conformed/{service}"
     ddl = external_table_ddl("my-project-1", "raw", service, prefix)

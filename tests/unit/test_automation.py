@@ -43,11 +43,12 @@ def test_newest_expected_month_trails_by_the_lag():
 def test_schedule_asks_every_service_for_the_newest_expected_month():
     defs = build_definitions(load_settings({"TLC_PUBLICATION_LAG_MONTHS": "3"}))
     requests = set()
-    for service in ("green", "yellow", "fhv"):
+    for service in ("green", "yellow", "fhv", "fhvhv"):
         schedule, run_requests = schedule_tick(defs, f"monthly_{service}_ingest")
         assert schedule.execution_timezone == "America/New_York"
         requests |= {(schedule.job_name, r.partition_key) for r in run_requests}
-    assert requests == {("ingest_green", "2026-08"), ("ingest_yellow", "2026-08"), ("ingest_fhv", "2026-08")}
+    assert requests == {("ingest_green", "2026-08"), ("ingest_yellow", "2026-08"), ("ingest_fhv", "2026-08"),
+                        ("ingest_fhvhv", "2026-08")}
 
 
 def test_http_sources_are_probed_over_a_window_ending_at_the_newest_month():
@@ -120,3 +121,18 @@ def test_runs_the_schedules_and_sensors_request_carry_the_run_retry_limit(tmp_pa
         requests = [*from_source, *from_landing, *from_schedule]
         assert len(requests) == 4
         assert {r.tags["dagster/max_retries"] for r in requests} == {expected}
+
+
+def test_sensors_tell_fhvhv_files_from_fhv_files(tmp_path):
+    # The whole sample mirror: fhv and fhvhv months side by side, each requested for its own job.
+    requests, _, _ = plan_source_runs(TlcSource(mirror_template(SAMPLE_MIRROR)), LocalLake(tmp_path / "lake"), {},
+                                      NOW, load_settings({}))
+    assert {(r.job_name, r.partition_key) for r in requests if "fhv" in r.job_name} == {
+        ("ingest_fhv", "2020-10"), ("ingest_fhvhv", "2020-10")}
+    lake = LocalLake(tmp_path / "lake")
+    with lake.writer("landing/fhvhv_tripdata_2020-10.parquet") as tmp:
+        shutil.copyfile(SAMPLE_MIRROR / "fhvhv/fhvhv_tripdata_2020-10.parquet", tmp)
+    landing, rejected = plan_landing_runs(lake, load_settings({}))
+    assert rejected == [] and [(r.job_name, r.partition_key) for r in landing] == [("ingest_fhvhv", "2020-10")]
+    assert landing[0].run_config == {
+        "ops": {"raw_fhvhv_tripdata": {"config": {"landed_key": "landing/fhvhv_tripdata_2020-10.parquet"}}}}

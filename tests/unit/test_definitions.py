@@ -10,9 +10,10 @@ from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.settings import load_settings
 
 CONTRACT_ASSETS = {
-    *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv") for kind in ("raw_", "", "ext_")),
+    *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv", "fhvhv") for kind in ("raw_", "", "ext_")),
     "stg_green_tripdata", "stg_yellow_tripdata", "stg_fhv_tripdata", "taxi_zone_lookup", "dim_zones",
     "fact_trips", "fact_fhv_trips", "dm_monthly_zone_revenue",
+    "stg_fhvhv_tripdata", "hvfhs_licenses", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue",
 }
 
 
@@ -24,6 +25,10 @@ def test_definitions_load_with_every_contract_asset():
     # dbt sources resolve to the ext_ assets: staging depends on them, so the external tables are in the graph.
     assert dg.AssetKey("ext_green_tripdata") in graph.get(dg.AssetKey("stg_green_tripdata")).parent_keys
     assert dg.AssetKey("green_tripdata") in graph.get(dg.AssetKey("ext_green_tripdata")).parent_keys
+    assert dg.AssetKey("ext_fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
+    assert dg.AssetKey("fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
+    fhvhv_models = ("stg_fhvhv_tripdata", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue")
+    assert all(graph.get(dg.AssetKey(name)).is_partitioned for name in fhvhv_models)  # monthly, like the others
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("green_tripdata", "rows_match_raw") in checks
     assert any(asset == "stg_green_tripdata" and name.startswith("unique_") for asset, name in checks)
@@ -35,6 +40,7 @@ def test_partitions_are_monthly_keys_per_service_and_trail_today_by_the_lag():
     assert parts["green"].get_first_partition_key() == "2013-08"
     assert parts["yellow"].get_first_partition_key() == "2011-01"
     assert parts["fhv"].get_first_partition_key() == "2015-01"
+    assert parts["fhvhv"].get_first_partition_key() == "2019-02"
     on_nov_24 = parts["green"].get_partition_keys(current_time=datetime(2026, 11, 24, tzinfo=UTC))
     assert on_nov_24[-1] == "2026-09"
     lag_0 = service_partitions(publication_lag_months=0)["green"]

@@ -1,0 +1,93 @@
+"""The schema history through Dagster: a real yellow 2018 month in the 2018 layout, the same month
+damaged, and made-up fhvhv months in both of the TLC's layouts, landed, conformed and registered."""
+
+import hashlib
+import shutil
+
+import polars as pl
+import pytest
+
+from tests.helpers import load_defs, materialize, query
+from tests.tlc_layouts import fhvhv_month, write_csv_gz, yellow_2018_layout
+
+YELLOW_KEYS = ["raw_yellow_tripdata", "yellow_tripdata", "ext_yellow_tripdata"]
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def step_errors(result) -> str:
+    return " ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
+
+
+@pytest.fixture
+def yellow_2018(lakehouse_env, tmp_path, shared_tlc):
+    """A mirror holding yellow 2018-06 in the 2018 layout (17 columns), landed, conformed and registered."""
+    mirror = tmp_path / "mirror"
+    write_csv_gz(yellow_2018_layout(), mirror / "yellow" / "yellow_tripdata_2018-06.csv.gz")
+    lakehouse_env(mirror)
+    defs = load_defs()
+    result = materialize(defs, YELLOW_KEYS, partition_key="2018-06")
+    return defs, mirror, tmp_path, result
+
+
+def test_a_2018_month_without_congestion_surcharge_loads_every_row(yellow_2018):
+    _, _, tmp, result = yellow_2018
+    metadata = result.asset_materializations_for_node("yellow_tripdata")[0].metadata
+    assert metadata["dagster/row_count"].value == 10_000
+    assert metadata["columns_not_published"].value["congestion_surcharge"] == (
+        "not published yet in 2018-06: published from 2019-01")
+    assert metadata["layout"].value == "published"
+    assert query(tmp / "warehouse.duckdb", "select count(*), count(congestion_surcharge), round(sum(fare_amount), 2) "
+                 "from raw.ext_yellow_tripdata") == [
+        (10_000, 0, round(yellow_2018_layout()["fare_amount"].cast(pl.Float64).sum(), 2))]
+
+
+def test_the_month_without_fare_amount_fails_and_leaves_lake_and_warehouse_as_they_were(yellow_2018):
+    defs, mirror, tmp, _ = yellow_2018
+    raw = tmp / "lake" / "raw" / "yellow" / "yellow_tripdata_2018-06.csv.gz"
+    conformed = tmp / "lake" / "conformed" / "yellow" / "year=2018" / "month=06" / "part-0.parquet"
+    before = (sha256(raw), sha256(conformed))
+    view = "select count(*), round(sum(fare_amount), 2) from raw.ext_yellow_tripdata"
+    warehouse_before = query(tmp / "warehouse.duckdb", view)
+
+    # The source republishes the month without fare_amount: the landing refuses it.
+    (mirror / "yellow" / "yellow_tripdata_2018-06.csv.gz").unlink()
+    bad = write_csv_gz(yellow_2018_layout().drop("fare_amount"), mirror / "yellow" / "yellow_tripdata_2018-06.csv.gz")
+    result = materialize(defs, YELLOW_KEYS, partition_key="2018-06", raise_on_error=False)
+    assert not result.success
+    errors = step_errors(result)
+    assert "yellow_tripdata_2018-06.csv.gz" in errors and "yellow 2018-06" in errors
+    assert "'fare_amount'" in errors and "from 2011-01" in errors
+    assert (sha256(raw), sha256(conformed)) == before
+    assert query(tmp / "warehouse.duckdb", view) == warehouse_before
+
+    # The same bytes put straight into raw/ (another tool, or a lake from before the history): the
+    # conform refuses them before writing the month.
+    shutil.copyfile(bad, raw)
+    result = materialize(defs, ["yellow_tripdata", "ext_yellow_tripdata"], partition_key="2018-06",
+                         raise_on_error=False)
+    assert not result.success and "'fare_amount'" in step_errors(result)
+    assert sha256(conformed) == before[1]
+    assert query(tmp / "warehouse.duckdb", view) == warehouse_before
+    assert not list((tmp / "lake" / ".tmp").iterdir())
+
+
+def test_fhvhv_months_of_both_layouts_land_conform_and_register(lakehouse_env, tmp_path, shared_tlc):
+    mirror = tmp_path / "mirror"
+    fhvhv_month("2019-03", 400, "2019", mirror / "fhvhv" / "fhvhv_tripdata_2019-03.csv.gz")
+    fhvhv_month("2020-10", 600, "published", mirror / "fhvhv" / "fhvhv_tripdata_2020-10.parquet")
+    lakehouse_env(mirror)
+    defs = load_defs()
+    layouts = {}
+    for month in ("2019-03", "2020-10"):
+        result = materialize(defs, ["raw_fhvhv_tripdata", "fhvhv_tripdata"], partition_key=month)
+        layouts[month] = result.asset_materializations_for_node("fhvhv_tripdata")[0].metadata["layout"].value
+    assert layouts == {"2019-03": "2019 release", "2020-10": "2022 republication"}
+    materialize(defs, ["ext_fhvhv_tripdata"])
+    rows = query(tmp_path / "warehouse.duckdb",
+                 "select year, month, count(*), count(SR_Flag), count(driver_pay), count(distinct hvfhs_license_num) "
+                 "from raw.ext_fhvhv_tripdata group by all order by 1, 2")
+    assert rows[0][:3] == (2019, 3, 400) and rows[0][3] > 0 and rows[0][4] == 0
+    assert rows[1][:5] == (2020, 10, 600, 0, 600) and rows[1][5] == 4
