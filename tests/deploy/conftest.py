@@ -3,6 +3,7 @@
 with the commands and environment variable names of deploy/docker/docker-compose.yml (topology.py).
 One PostgreSQL and one set of processes for the tier (package scope)."""
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -118,6 +119,8 @@ class Deployment:
     values: dict[str, str] = field(repr=False)  # holds the password: kept out of failure reports
     web_port: int = 0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Process groups of processes killed alone, whose children (run workers) may still be running.
+    left_groups: set[int] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -166,6 +169,7 @@ class Deployment:
             os.killpg(process.pid, sig)
         else:
             os.kill(process.pid, sig)
+            self.left_groups.add(process.pid)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -175,6 +179,9 @@ class Deployment:
     def stop_all(self) -> None:
         for name in list(self.processes)[::-1]:
             self.kill(name, signal.SIGTERM)
+        for group in self.left_groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
 
     def code_server_serves(self) -> bool:
         result = subprocess.run(["dagster", "api", "grpc-health-check", "--host", "127.0.0.1",

@@ -31,6 +31,8 @@ BACKFILL_KILLED_MONTHS = [f"2022-{m:02d}" for m in range(1, 13)]
 IN_PROGRESS = (DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING)
 SENSORS = ("tlc_source_sensor", "lake_landing_sensor", "lakehouse_automation")
+# The runs the tests launch execute their steps in the run's own process: two cores, shared.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,7 @@ def launch_run(deployment, month: str, tags: dict[str, str] | None = None) -> st
         """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
              __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
         {"p": {"selector": {**LOCATION, "pipelineName": "ingest_green"},
+               "runConfigData": IN_PROCESS,
                "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in all_tags.items()]}}},
     )
     result = data["launchPipelineExecution"]
@@ -91,7 +94,7 @@ def launch_backfill(deployment, months: list[str]) -> str:
         """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
              __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
         {"p": {"selector": {"partitionSetName": "ingest_green_partition_set", "repositorySelector": LOCATION},
-               "partitionNames": months}},
+               "partitionNames": months, "runConfigData": IN_PROCESS}},
     )
     result = data["launchPartitionBackfill"]
     assert result["__typename"] == "LaunchBackfillSuccess", result
