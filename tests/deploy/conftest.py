@@ -75,7 +75,8 @@ class Postgres:
                 "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start")
 
     def restart(self) -> None:
-        self.pg("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "restart")
+        # -l as at start: without it the server writes to pg_ctl's stdout, which would never close.
+        self.pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-m", "fast", "restart")
 
     def stop(self) -> None:
         self.pg("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop")

@@ -35,6 +35,8 @@ def test_the_code_server_command_is_the_code_image_cmd_and_its_port_is_exposed_a
         assert int(topology.env_value(name, "LAKEHOUSE_CODE_SERVER_PORT")) == port
         assert topology.env_value(name, "LAKEHOUSE_CODE_SERVER_HOST") == "code_server"  # the service's name
     assert topology.env_value("code_server", "DAGSTER_CURRENT_IMAGE") == topology.service("code_server")["image"]
+    # Both images set DAGSTER_HOME (the fixtures give it to every process) to the same folder.
+    assert code["ENV"]["DAGSTER_HOME"] == topology.dockerfile("webserver")["ENV"]["DAGSTER_HOME"]
 
 
 def test_the_webserver_and_daemon_run_from_dagster_home_with_the_workspace_and_instance_of_the_docker_shape():
