@@ -253,16 +253,18 @@ def test_webserver_and_daemon_recover_from_a_postgres_restart_and_nothing_writte
     restarted_at = time.time()
     postgres.restart()
 
-    deployment.wait_for("the webserver to answer GraphQL", lambda: _graphql_run_ids(deployment) >= set(runs_before))
+    # The webserver keeps a pool of connections: a request that draws one the restart closed fails
+    # (HTTP 500) and the pool drops it. Answering ten requests in a row, it has replaced them all.
+    def answers_in_a_row() -> bool:
+        return all(_graphql_run_ids(deployment) >= set(runs_before) for _ in range(10))
+
+    deployment.wait_for("the webserver to answer GraphQL ten times in a row", answers_in_a_row)
     deployment.wait_for("every daemon to heartbeat after the restart",
                         lambda: _daemons_healthy_since(deployment, restarted_at), timeout=300)
-    # The webserver keeps a pool of connections: a request that draws one the restart closed fails
-    # (HTTP 500) and the pool drops it, so launching is retried until it goes through.
     add_to_mirror(deployment, ["2019-08"])
-    launched: list[str] = []
-    deployment.wait_for("the webserver to launch a run", lambda: launched.append(launch_run(deployment, "2019-08")) or True)
-    deployment.wait_for("a run launched after the restart", lambda: instance.get_run_by_id(launched[0]).is_finished)
-    assert instance.get_run_by_id(launched[0]).status == DagsterRunStatus.SUCCESS
+    after = launch_run(deployment, "2019-08")
+    deployment.wait_for("a run launched after the restart", lambda: instance.get_run_by_id(after).is_finished)
+    assert instance.get_run_by_id(after).status == DagsterRunStatus.SUCCESS
     assert len(instance.get_runs(RunsFilter(tags={"dagster/partition": "2019-08"}))) == 1
 
     assert {name: p.pid for name, p in deployment.processes.items()} == pids  # none restarted
