@@ -192,6 +192,9 @@ class Deployment:
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
+        if response.status_code >= 500:  # the webserver's reason is in the body, not in its log
+            raise httpx.HTTPStatusError(f"HTTP {response.status_code}: {response.text[:2000]}",
+                                        request=response.request, response=response)
         response.raise_for_status()
         body = response.json()
         assert "errors" not in body, body["errors"]
