@@ -14,7 +14,7 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,deploy]'
 	touch $@
 
 # The Dagster instance `make run` and `make dev` share: its config, and the download pool's limit.
@@ -31,9 +31,11 @@ run: install instance
 test: install system-deps bqemulator
 	$(PY) -m pytest
 
-# Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own).
+# Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own),
+# and Debian's PostgreSQL server for the deploy tier (its fixture starts a throwaway cluster).
 system-deps:
 	command -v chromium > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	ls /usr/lib/postgresql/*/bin/pg_ctl > /dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 
 # The BigQuery emulator of the gcp tier, in its own virtualenv (see the requirements file's comment).
 BQEMU_VENV := .venv-bqemu
