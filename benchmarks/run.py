@@ -266,9 +266,14 @@ def main() -> None:
     make_run = None if args.skip_make_run else bench_make_run(max(1, reps // 2))
     text = report(reps, at_8x, scaling, trace, dbt, startup, make_run)
     print("\n" + text)
+    write_results("latest.md", text)
+
+
+def write_results(name: str, text: str) -> None:
+    """The report, with the command that made it, in benchmarks/results/ (ignored by git)."""
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
-    (results / "latest.md").write_text(f"command: {' '.join([Path(PY).name, *sys.argv])}\n\n{text}")
+    (results / name).write_text(f"command: {' '.join([Path(PY).name, *sys.argv])}\n\n{text}")
 
 
 if __name__ == "__main__":

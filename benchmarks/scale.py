@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.run import write_results
 from benchmarks.scale_data import SCALE_CACHE, yellow_months
 from lake_assets.settings import load_settings
 
@@ -328,9 +329,7 @@ def main() -> None:
         big = [] if args.skip_big_conform else [run_big_conform(path) for path in big_months(args.big_rows)]
     text = report(history, args.rows, project, yardstick, figures, incremental, big)
     print("\n" + text)
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "scale.md").write_text(f"command: {' '.join([Path(PY).name, *sys.argv])}\n\n{text}")
+    write_results("scale.md", text)
 
 
 if __name__ == "__main__":

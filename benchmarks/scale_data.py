@@ -16,22 +16,19 @@ Made once into benchmarks/.cache/scale/ (ignored by git).
 from __future__ import annotations
 
 import calendar
+import sys
 from pathlib import Path
 
 import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data.make_sample_mirror import YELLOW_SAMPLE_TO_TLC  # the TLC names of the samples' header
+
 SHARED_YELLOW = ROOT.parent / "shared" / "data" / "tlc" / "yellow_samples"
 SCALE_CACHE = ROOT / "benchmarks" / ".cache" / "scale"
 
-YELLOW_SAMPLE_TO_TLC = {
-    "vendor_id": "VendorID",
-    "pickup_datetime": "tpep_pickup_datetime",
-    "dropoff_datetime": "tpep_dropoff_datetime",
-    "rate_code_id": "RatecodeID",
-    "pickup_location_id": "PULocationID",
-    "dropoff_location_id": "DOLocationID",
-}
 FLOATS = ("passenger_count", "RatecodeID", "trip_distance", "fare_amount", "extra", "mta_tax", "tip_amount",
           "tolls_amount", "improvement_surcharge", "total_amount", "congestion_surcharge")
 INTS = ("VendorID", "PULocationID", "DOLocationID", "payment_type")
