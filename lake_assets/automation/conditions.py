@@ -45,10 +45,11 @@ def on_missing_or_code_change() -> dg.AutomationCondition:
 
 
 def on_upstream_update() -> dg.AutomationCondition:
-    """Unpartitioned tables over many months: rebuilt after anything upstream was updated."""
-    return (
-        dg.AutomationCondition.any_deps_updated().since_last_handled() & _deps_exist() & _not_busy()
-    ).with_label("on_upstream_update")
+    """Unpartitioned assets over many months (the charts): rebuilt once something upstream has been
+    updated. Not in the tick that requests the upstream: that is another run (a month's), which
+    nothing would make run first."""
+    updated = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+    return (updated.since_last_handled() & _deps_exist() & _not_busy()).with_label("on_upstream_update")
 
 
 def on_lake_month_update() -> dg.AutomationCondition:

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -111,3 +112,37 @@ def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatc
                 {**venv_env, **{name: os.environ[name] for name in limits}})
     assert shown.returncode == 0, shown.stdout[-2000:]
     assert "| 667.5 MiB    |       1 |  True |" in shown.stdout
+
+
+def test_automation_builds_the_months_of_a_service_whose_sibling_never_arrived(lakehouse_env, tmp_path):
+    """Declarative automation, evaluated for real: only green ever lands, so stg_yellow_tripdata is
+    never built; a new green month still goes through staging, fact_trips and the mart, then the
+    charts (after the mart, in a later tick)."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(SAMPLE_MIRROR / "green", mirror / "green")
+    lakehouse_env(mirror)
+    defs = load_defs()
+    instance = dg.DagsterInstance.ephemeral()
+    # a month already in the lake when the daemon starts (its first tick registers the external tables)
+    materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10", instance=instance)
+    cursor, requested = None, []
+    for tick in range(5):
+        if tick == 1:  # a new month, as the source sensor lands it while the daemon runs
+            materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2023-12", instance=instance)
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        cursor = result.cursor
+        by_partition: dict[str | None, list[str]] = {}
+        for key in {ap.asset_key for ap in result._requested_asset_partitions}:
+            for partition in result.get_requested_partitions(key):
+                by_partition.setdefault(partition, []).append(key.to_user_string())
+        for partition, keys in by_partition.items():
+            assert materialize(defs, keys, partition_key=partition, instance=instance).success, keys
+            requested += [(key, partition, tick) for key in keys]
+    months = {(key, partition) for key, partition, _ in requested}
+    assert {("stg_green_tripdata", "2023-12"), ("fact_trips", "2023-12"), ("dm_monthly_zone_revenue", "2023-12")} <= months
+    assert not any(key == "stg_yellow_tripdata" for key, _ in months)
+    (mart_tick,) = {tick for key, _, tick in requested if key == "dm_monthly_zone_revenue"}
+    assert [tick for key, _, tick in requested if key == "mart_charts"] == [mart_tick + 1]
+    db = tmp_path / "warehouse.duckdb"
+    assert query(db, "select strftime(source_month, '%Y-%m'), count(*) > 0 from core.fact_trips group by 1") == [
+        ("2023-12", True)]

@@ -3,12 +3,23 @@
 {{ config(cluster_by=(['service_type', 'pickup_locationid'] if target.type == 'bigquery' else none),
           **monthly_incremental()) }}
 
+{#- A service whose staging table does not exist yet (no month of it was ever loaded: automation
+    builds staging only for the services whose month arrived) has no trips to add. -#}
+{%- set staged = {'Green': ref('stg_green_tripdata'), 'Yellow': ref('stg_yellow_tripdata')} -%}
+{%- set existing = {} -%}
+{%- for service_type, relation in staged.items() if not execute or load_relation(relation) is not none -%}
+    {%- do existing.update({service_type: relation}) -%}
+{%- endfor -%}
+{%- if not existing -%}
+    {{ exceptions.raise_compiler_error("fact_trips: neither stg_green_tripdata nor stg_yellow_tripdata exists yet; build staging first") }}
+{%- endif %}
+
 with trips as (
-    select *, 'Green' as service_type from {{ ref('stg_green_tripdata') }}
+    {%- for service_type, relation in existing.items() %}
+    {% if not loop.first %}union all{% endif %}
+    select *, '{{ service_type }}' as service_type from {{ relation }}
     where {{ month_window_filter('source_month') }}
-    union all
-    select *, 'Yellow' as service_type from {{ ref('stg_yellow_tripdata') }}
-    where {{ month_window_filter('source_month') }}
+    {%- endfor %}
 ),
 
 zones as (
