@@ -80,8 +80,14 @@ def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
     finally:
         if duckdb:
             # ...and close the file again, so that the next dbt process of this run (in-process executor) can.
+            # dbt-duckdb keeps its database open for the process (keep_open) and only forgets it here:
+            # close it, or this process's next DuckDB connection, opened with the project's settings
+            # rather than dbt's, is refused ("a different configuration than existing connections").
             invocation.adapter.cleanup_connections()
-            type(invocation.adapter.connections).close_all_connections()
+            manager = type(invocation.adapter.connections)
+            if manager._ENV is not None:
+                manager._ENV.close()
+            manager.close_all_connections()
 
 
 def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
