@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -290,7 +291,11 @@ def test_a_dbt_build_that_loses_the_file_before_its_first_model_is_run_again(sta
                else [*WAREHOUSE_CLI, "dbt", "build", "--select", "stg_green_tripdata"])
 
     build = watch(command, env)
-    build.wait_for("dbt build stalled before it connects")
+    # the stall's own marker: Dagster shows dbt's output only once dbt has exited (#15's table metadata)
+    deadline = time.monotonic() + 300
+    while not (signals / "stalled").exists():
+        assert time.monotonic() < deadline and build.process.poll() is None, "dbt did not start"
+        time.sleep(0.1)
     with holding_the_warehouse(db) as holder:
         (signals / "go").touch()
         build.wait_for(rf"dbt build, .*: the warehouse {db} is locked by PID {holder.pid} ")
