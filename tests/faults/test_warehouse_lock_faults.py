@@ -9,8 +9,8 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
