@@ -28,7 +28,7 @@ instance: install
 run: install instance
 	$(PY) -m lake_assets.materialize_all
 
-test: install system-deps bqemulator
+test: install system-deps bqemulator lint
 	$(PY) -m pytest
 
 # Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own),
@@ -79,8 +79,14 @@ docs: install
 	DUCKDB_PATH=$${DUCKDB_PATH:-$(CURDIR)/.lakehouse/warehouse.duckdb} $(VENV)/bin/dbt docs generate $(DBT_DOCS_FLAGS)
 	$(VENV)/bin/dbt docs serve $(DBT_DOCS_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
+# ruff for the Python; sqlfluff for the models, as dbt compiles them for an empty DuckDB of its own
+# (so linting never touches the warehouse or the manifest Dagster reads).
+LINT_DIR := $(CURDIR)/.lakehouse/lint
 lint: install
 	$(VENV)/bin/ruff check lake_assets tests data benchmarks
+	mkdir -p $(LINT_DIR)
+	cd dbt_project && DUCKDB_PATH=$(LINT_DIR)/warehouse.duckdb DUCKDB_TEMP_DIRECTORY=$(LINT_DIR)/tmp \
+		DBT_TARGET=local DBT_TARGET_PATH=$(LINT_DIR)/target ../$(VENV)/bin/sqlfluff lint models --nocolor
 
 # Rebuild data/tlc_sample/ from the real files in ../shared/data/tlc (see the script's docstring).
 sample-mirror: install

@@ -10,8 +10,11 @@
 {%- for service_type, relation in staged.items() if not execute or load_relation(relation) is not none -%}
     {%- do existing.update({service_type: relation}) -%}
 {%- endfor -%}
-{%- if not existing -%}
+{%- if not existing and flags.WHICH in ('run', 'build') -%}
     {{ exceptions.raise_compiler_error("fact_trips: neither stg_green_tripdata nor stg_yellow_tripdata exists yet; build staging first") }}
+{%- elif not existing -%}
+    {#- compile, docs and the SQL linter: the model as it reads once both services are staged -#}
+    {%- do existing.update(staged) -%}
 {%- endif %}
 
 with trips as (
