@@ -60,6 +60,18 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+class DbtBuildConfig(dg.Config):
+    """Run config of the unpartitioned dbt models: full_refresh (`dbt build --full-refresh`) drops and
+    reloads the seeds, needed when a seed's columns change. The monthly models take no full refresh
+    from a month's run, which would rebuild them from that month alone; `make dbt ARGS="build
+    --full-refresh"` rebuilds them from every month."""
+
+    full_refresh: bool = False
+
+    def build_args(self) -> list[str]:
+        return [*BUILD, "--full-refresh"] if self.full_refresh else BUILD
+
+
 def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
     """The months the monthly models rebuild: [min_month, max_month), from a partition's time window."""
     return {"min_month": window.start.strftime("%Y-%m-%d"), "max_month": window.end.strftime("%Y-%m-%d")}
@@ -120,7 +132,9 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         name="dbt_models",
         pool=WAREHOUSE_POOL,
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        yield from stream_dbt(context, dbt, BUILD, warehouse.writer_lock(), stream=with_table_metadata)
+    def dbt_models(
+        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+    ):
+        yield from stream_dbt(context, dbt, config.build_args(), warehouse.writer_lock(), stream=with_table_metadata)
 
     return [dbt_monthly_models, dbt_models]

@@ -74,6 +74,27 @@ def test_a_month_run_replaces_exactly_its_month_in_every_monthly_model(two_green
         query(db, "select count(*) from core.fact_trips")
 
 
+def test_the_full_refresh_run_config_recreates_the_seeds(two_green_months):
+    defs, db = two_green_months
+    # A seed table that no longer matches its CSV (a column of an older version of the seed): a
+    # plain run cannot load the CSV into it, a full refresh recreates it from the CSV.
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("alter table core.taxi_zone_lookup add column retired_column varchar")
+
+    def columns() -> set[str]:
+        return {c for (c,) in query(db, "select column_name from information_schema.columns "
+                                        "where table_schema = 'core' and table_name = 'taxi_zone_lookup'")}
+
+    keys = [dg.AssetKey(k) for k in unpartitioned_keys(defs, downstream_of_monthly=False)]
+    job = defs.resolve_implicit_global_asset_job_def()
+    plain = job.execute_in_process(asset_selection=keys, instance=dg.DagsterInstance.ephemeral(),
+                                   raise_on_error=False)
+    assert not plain.success and "retired_column" in columns()
+    job.execute_in_process(asset_selection=keys, instance=dg.DagsterInstance.ephemeral(),
+                           run_config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}})
+    assert "retired_column" not in columns() and query(db, "select count(*) from core.taxi_zone_lookup") == [(265,)]
+
+
 def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_green_months, venv_env):
     defs, db = two_green_months
     # A trip of 2023-12 doubled behind dbt's back: only a test that reads 2023-12 can see it.
