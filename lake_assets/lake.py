@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def raw_key(service: str, file_name: str) -> str:
+# Object keys: where a file sits in the lake (not asset keys, which name assets: see asset_keys.py).
+def raw_object_key(service: str, file_name: str) -> str:
     return f"raw/{service}/{file_name}"
 
 
@@ -23,7 +24,7 @@ def conformed_prefix(service: str) -> str:
     return f"conformed/{service}"
 
 
-def conformed_key(service: str, year: int, month: int) -> str:
+def conformed_object_key(service: str, year: int, month: int) -> str:
     return f"{conformed_prefix(service)}/year={year:04d}/month={month:02d}/part-0.parquet"
 
 

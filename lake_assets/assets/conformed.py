@@ -5,21 +5,22 @@ from pathlib import Path
 
 import dagster as dg
 
+from lake_assets.asset_keys import conformed_asset_key, raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checks import conformed_check_results, conformed_check_specs
 from lake_assets.conform import conform_month
-from lake_assets.lake import Lake, conformed_key, raw_key
+from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS
 
 
 def find_raw_file(lake: Lake, service: str, month: Month) -> str:
     for ext in FORMATS:
-        key = raw_key(service, file_name(service, month, ext))
+        key = raw_object_key(service, file_name(service, month, ext))
         if lake.exists(key):
             return key
     raise FileNotFoundError(
-        f"no raw {service} file for {month} in the lake at {lake.url}: materialize raw_{service}_tripdata first."
+        f"no raw {service} file for {month} in the lake at {lake.url}: materialize {raw_asset_key(service).to_user_string()} first."
     )
 
 
@@ -37,7 +38,7 @@ def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset_key: dg.
 def build_conformed_asset(
     service: str, partitions_def: dg.PartitionsDefinition, raw_asset: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
-    asset_key = dg.AssetKey(f"{service}_tripdata")
+    asset_key = conformed_asset_key(service)
 
     @dg.asset(
         key=asset_key,
@@ -57,7 +58,7 @@ def build_conformed_asset(
         the_lake = lake.get_lake()
         raw = find_raw_file(the_lake, service, month)
         raw_name = Path(raw).name
-        key = conformed_key(service, month.year, month.month)
+        key = conformed_object_key(service, month.year, month.month)
         landed = landed_sha256_and_rows(context, raw_asset.key)
         with the_lake.local_copy(raw) as raw_path, the_lake.staged() as tmp:
             report, raw_rows, raw_sha256 = conform_month(

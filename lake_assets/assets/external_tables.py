@@ -3,15 +3,16 @@
 
 import dagster as dg
 
+from lake_assets.asset_keys import external_table_asset_key
 from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_missing_or_conformed_update
 from lake_assets.resources import LakeResource
-from lake_assets.warehouse import WarehouseResource, external_table_name
+from lake_assets.warehouse import WarehouseResource
 
 
 def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        name=external_table_name(service),
+        key=external_table_asset_key(service),
         deps=[conformed_asset],
         group_name="warehouse",
         kinds={"duckdb", "bigquery"},
