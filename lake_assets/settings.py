@@ -67,7 +67,6 @@ class Settings:
     duckdb_limits: DuckDBLimits
     tlc_source_url: str
     publication_lag_months: int
-    download_concurrency: int
     download_retries: int
     download_retry_delay_seconds: float
     download_timeout_seconds: float
@@ -249,6 +248,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not _BQ_LOCATION_RE.match(bq_location):
         raise SettingsError(f"BQ_LOCATION={bq_location!r} is not a BigQuery location such as US or europe-west1.")
     emulator_url, emulator_gcs_root = _bigquery_emulator(env)
+    # Only checked: `make instance` sets the tlc_download pool's limit from it, and a limit of 0 would
+    # hold every download forever.
+    _int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1)
     return Settings(
         target=target,
         lake_url=_lake_url(env, target),
@@ -256,7 +258,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         duckdb_limits=_duckdb_limits(env),
         tlc_source_url=_source_url(env),
         publication_lag_months=_int_setting(env, "TLC_PUBLICATION_LAG_MONTHS", 2, 0),
-        download_concurrency=_int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1),
         download_retries=_int_setting(env, "TLC_DOWNLOAD_RETRIES", 3, 0),
         download_retry_delay_seconds=_float_setting(env, "TLC_DOWNLOAD_RETRY_DELAY_SECONDS", 2.0),
         download_timeout_seconds=_float_setting(env, "TLC_DOWNLOAD_TIMEOUT_SECONDS", 60.0),
