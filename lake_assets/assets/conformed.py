@@ -8,7 +8,7 @@ import dagster as dg
 from lake_assets.asset_keys import conformed_asset_key, raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checks import conformed_check_results, conformed_check_specs
-from lake_assets.conform import conform_month
+from lake_assets.conform import RawFile, conform_month
 from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS
@@ -62,7 +62,7 @@ def build_conformed_asset(
         landed = landed_sha256_and_rows(context, raw_asset.key)
         with the_lake.local_copy(raw) as raw_path, the_lake.staged() as tmp:
             report, raw_rows, raw_sha256 = conform_month(
-                raw_path, format_of(raw_name), raw_name, service, month, tmp, landed=landed)
+                RawFile(raw_path, format_of(raw_name), raw_name, service, month), tmp, landed=landed)
             the_lake.publish(tmp, key)
         context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {key}")
         yield dg.MaterializeResult(

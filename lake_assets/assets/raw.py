@@ -9,7 +9,7 @@ import dagster as dg
 from lake_assets.asset_keys import raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checksum import sha256_of
-from lake_assets.conform import ConformError, validate_raw
+from lake_assets.conform import ConformError, RawFile, validate_raw
 from lake_assets.lake import raw_object_key
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
@@ -66,7 +66,7 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
                     return
             # A file that is empty, unreadable or lacks a column its month should have never replaces a good one.
             try:
-                rows = validate_raw(tmp, format_of(fetched.file_name), fetched.file_name, service, month)
+                rows = validate_raw(RawFile(tmp, format_of(fetched.file_name), fetched.file_name, service, month))
             except ConformError as exc:  # the same bytes would fail again: no retry
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
             key = raw_object_key(service, fetched.file_name)
