@@ -13,6 +13,11 @@ from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS
 
+DESCRIPTION = (
+    "{service} trips of the month on the canonical {service} schema: typed, columns the TLC had not "
+    "published yet as nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
+)
+
 
 def find_raw_file(lake: Lake, service: str, month: Month) -> str:
     for ext in FORMATS:
@@ -46,10 +51,7 @@ def build_conformed_asset(
         deps=[raw_asset],
         group_name="conformed",
         kinds={"parquet", "polars"},
-        description=(
-            f"{service} trips of the month on the canonical {service} schema: typed, columns the TLC had not "
-            "published yet as nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
-        ),
+        description=DESCRIPTION.format(service=service),
         check_specs=conformed_check_specs(asset_key),
         tags={"service": service},
     )

@@ -9,6 +9,11 @@ from lake_assets.automation.conditions import on_missing_or_conformed_update
 from lake_assets.resources import LakeResource
 from lake_assets.warehouse import WarehouseResource
 
+DESCRIPTION = (
+    "An external table (BigQuery) or view (DuckDB) over every conformed {service} month, "
+    "with the hive partition columns year and month."
+)
+
 
 def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
@@ -16,10 +21,7 @@ def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinitio
         deps=[conformed_asset],
         group_name="warehouse",
         kinds={"duckdb", "bigquery"},
-        description=(
-            f"An external table (BigQuery) or view (DuckDB) over every conformed {service} month, "
-            "with the hive partition columns year and month."
-        ),
+        description=DESCRIPTION.format(service=service),
         tags={"service": service},
         automation_condition=on_missing_or_conformed_update(),
         pool=WAREHOUSE_POOL,

@@ -15,6 +15,7 @@ from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
 from lake_assets.source import FetchedFile, MonthNotPublished
 
+DESCRIPTION = "The {service} trip file of the month, byte for byte as the TLC source publishes it."
 DOWNLOAD_POOL = "tlc_download"  # caps parallel downloads across runs (dagster.yaml, TLC_DOWNLOAD_CONCURRENCY)
 
 
@@ -40,7 +41,7 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
         partitions_def=partitions_def,
         group_name="raw",
         kinds={"file"},
-        description=f"The {service} trip file of the month, byte for byte as the TLC source publishes it.",
+        description=DESCRIPTION.format(service=service),
         retry_policy=download_retry_policy(settings),
         pool=DOWNLOAD_POOL,
         output_required=False,
