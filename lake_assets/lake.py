@@ -1,7 +1,8 @@
 """The data lake: a local folder by default, a GCS bucket in production.
 
-Every write goes to a temporary name and is published in one step (DESIGN.md §5): readers see the
-previous complete object or the new complete object, never a part of one.
+Every write goes to a temporary name and is published in one step (a rename; on GCS one upload with a
+generation precondition): readers see the previous complete object or the new complete object, never
+a part of one, and a failed run leaves the previous one in place (README, "Guarantees").
 """
 
 from __future__ import annotations
