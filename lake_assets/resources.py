@@ -1,6 +1,5 @@
 """Resources, chosen per target in one place: the target changes the resources, never the assets."""
 
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
