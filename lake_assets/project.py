@@ -6,9 +6,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from lake_assets.settings import PROJECT_ROOT
+from lake_assets.settings import DBT_PROJECT_DIR
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_SOURCES = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
 
 # dbt is installed beside this interpreter; its bin folder is on PATH only in an activated venv.

@@ -16,6 +16,7 @@ from urllib.parse import urlparse, urlunparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_MIRROR_DIR = PROJECT_ROOT / "data" / "tlc_sample"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 # `{ext}` lets one mirror hold months in either published format (see catalog.source_url_candidates).
 SOURCE_PRESETS = {

@@ -25,14 +25,15 @@ def find_raw_file(lake: Lake, service: str, month: Month) -> str:
         if lake.exists(key):
             return key
     raise FileNotFoundError(
-        f"no raw {service} file for {month} in the lake at {lake.url}: materialize {raw_asset_key(service).to_user_string()} first."
+        f"no raw {service} file for {month} in the lake at {lake.url}: "
+        f"materialize {raw_asset_key(service).to_user_string()} first."
     )
 
 
-def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset_key: dg.AssetKey) -> tuple[str, int] | None:
+def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset: dg.AssetKey) -> tuple[str, int] | None:
     """(sha256, rows) of the partition's raw file as its landing counted them, if recorded."""
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=raw_asset_key, asset_partitions=[context.partition_key]), limit=1
+        dg.AssetRecordsFilter(asset_key=raw_asset, asset_partitions=[context.partition_key]), limit=1
     ).records
     metadata = records[0].asset_materialization.metadata if records else {}
     if "sha256" not in metadata or "rows" not in metadata:
