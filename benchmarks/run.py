@@ -122,7 +122,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
     from dagster_duckdb import DuckDBResource
 
     from lake_assets.catalog import SERVICES, Month
-    from lake_assets.conform import conform_month
+    from lake_assets.conform import RawFile, conform_month
     from lake_assets.lake import LocalLake
     from lake_assets.settings import load_settings
     from lake_assets.warehouse import DuckDBWarehouse
@@ -130,7 +130,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         conformed = Path(tmp) / "green.parquet"
-        conform_month(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", Month(2020, 10), conformed)
+        conform_month(RawFile(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", Month(2020, 10)), conformed)
         for history in (1, 24):
             base = Path(tmp) / f"h{history}"
             lake = LocalLake(base / "lake")

@@ -237,12 +237,12 @@ def run_big_conform(path: Path) -> dict:
         "import json, sys, tempfile, time  # conform_big\n"
         "from pathlib import Path\n"
         "from lake_assets.catalog import Month, parse_file_name\n"
-        "from lake_assets.conform import conform_month\n"
+        "from lake_assets.conform import RawFile, conform_month\n"
         "src = Path(sys.argv[1])\n"
         "service, month, ext = parse_file_name(src.name)\n"
         "with tempfile.TemporaryDirectory() as tmp:\n"
         "    t = time.perf_counter()\n"
-        "    report, raw_rows, _ = conform_month(src, ext, src.name, service, month, Path(tmp) / 'out.parquet')\n"
+        "    report, raw_rows, _ = conform_month(RawFile(src, ext, src.name, service, month), Path(tmp) / 'out.parquet')\n"
         "    print(json.dumps({'rows': report.rows, 'seconds': time.perf_counter() - t}))\n"
     )
     result = run_sampled([PY, "-c", code, str(path)], dict(os.environ), f"conform of {path.name}")

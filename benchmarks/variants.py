@@ -26,10 +26,10 @@ def project(src: Path, out: Path) -> int:
     """The conformed asset's own code path: sha256, conform, row-count check against the count the
     landing step recorded for these bytes (passed in, as the asset reads it from the instance), stats."""
     from lake_assets.catalog import Month
-    from lake_assets.conform import conform_month
+    from lake_assets.conform import RawFile, conform_month
 
     landed = json.loads(Path(str(src) + ".landed.json").read_text())
-    report, _, _ = conform_month(src, "csv.gz", src.name, "green", Month(2020, 10), out,
+    report, _, _ = conform_month(RawFile(src, "csv.gz", src.name, "green", Month(2020, 10)), out,
                                  landed=(landed["sha256"], landed["rows"]))
     return report.rows
 
@@ -37,9 +37,9 @@ def project(src: Path, out: Path) -> int:
 def project_recount(src: Path, out: Path) -> int:
     """The same, when no landing count is recorded: the raw file is parsed a second time to count it."""
     from lake_assets.catalog import Month
-    from lake_assets.conform import conform_month
+    from lake_assets.conform import RawFile, conform_month
 
-    report, _, _ = conform_month(src, "csv.gz", src.name, "green", Month(2020, 10), out)
+    report, _, _ = conform_month(RawFile(src, "csv.gz", src.name, "green", Month(2020, 10)), out)
     return report.rows
 
 

@@ -10,13 +10,13 @@ import re
 from typing import TYPE_CHECKING
 
 from lake_assets.lake import Lake, conformed_prefix
+from lake_assets.settings import BQ_DATASET_RE, GCP_PROJECT_RE
 from lake_assets.warehouse import WarehouseResource, external_table_name
 
 if TYPE_CHECKING:  # the client library is imported when a client is made: it costs the code location ~0.5 s
     from google.cloud import bigquery
 
-_IDENTIFIER = {"project": re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^local$"),
-               "dataset": re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")}
+_IDENTIFIER = {"project": GCP_PROJECT_RE, "dataset": BQ_DATASET_RE}
 
 
 def _checked(kind: str, value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 SERVICES = ("green", "yellow", "fhv", "fhvhv")
 
@@ -37,10 +37,6 @@ class Month:
     @property
     def key(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, self.month, 1)
 
     def shift(self, months: int) -> Month:
         index = self.year * 12 + self.month - 1 + months

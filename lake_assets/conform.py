@@ -16,6 +16,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -34,6 +35,20 @@ class ConformError(ValueError):
         self.file, self.service, self.month, self.column, self.cause = file, service, month, column, cause
         where = f"column {column!r}: " if column else ""
         super().__init__(f"{file} (partition {service} {month}): {where}{cause}")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A raw file to read: where it is, its format, and the name, service and month errors give."""
+
+    path: Path
+    fmt: str  # "parquet" or "csv.gz"
+    label: str  # the file name as published, which errors name
+    service: str
+    month: Month
+
+    def error(self, cause: str, column: str | None = None) -> ConformError:
+        return ConformError(self.label, self.service, self.month, cause, column)
 
 
 @dataclass(frozen=True)
@@ -61,37 +76,35 @@ def count_raw_rows(path: Path, fmt: str) -> int:
     return scan_raw(path, fmt).select(pl.len()).collect().item()
 
 
-def open_raw(
-    raw_path: Path, fmt: str, file_label: str, service: str, month: Month
-) -> tuple[pl.LazyFrame, pl.Schema, LayoutMatch]:
+def open_raw(raw: RawFile) -> tuple[pl.LazyFrame, pl.Schema, LayoutMatch]:
     """The raw file's lazy frame, schema and layout, once it is known to be non-empty with every column
     its service publishes in that month (the schema history)."""
-    if raw_path.stat().st_size == 0:
-        raise ConformError(file_label, service, month, "the file is empty (0 bytes)")
+    if raw.path.stat().st_size == 0:
+        raise raw.error("the file is empty (0 bytes)")
     try:
-        lf = scan_raw(raw_path, fmt)
+        lf = scan_raw(raw.path, raw.fmt)
         source_schema = lf.collect_schema()
     except pl.exceptions.NoDataError as exc:
-        raise ConformError(file_label, service, month, f"the file has no data: {exc}") from exc
+        raise raw.error(f"the file has no data: {exc}") from exc
     except _POLARS_ERRORS as exc:
-        raise ConformError(file_label, service, month, f"the file cannot be read as {fmt}: {exc}") from exc
+        raise raw.error(f"the file cannot be read as {raw.fmt}: {exc}") from exc
     try:
-        layout = match_layout(service, month, source_schema.names(), CANONICAL_SCHEMAS[service].names())
+        layout = match_layout(raw.service, raw.month, source_schema.names(), CANONICAL_SCHEMAS[raw.service].names())
     except MissingColumn as exc:
-        raise ConformError(file_label, service, month, exc.cause, exc.column) from None
+        raise raw.error(exc.cause, exc.column) from None
     return lf, source_schema, layout
 
 
-def validate_raw(raw_path: Path, fmt: str, file_label: str, service: str, month: Month) -> int:
+def validate_raw(raw: RawFile) -> int:
     """Reads the whole file once and returns its row count; ConformError if it is empty, unreadable,
     lacks a column its service publishes in that month, or has no rows. Run before a download replaces a month's raw file."""
-    lf, _, _ = open_raw(raw_path, fmt, file_label, service, month)
+    lf, _, _ = open_raw(raw)
     try:
         rows = lf.select(pl.len()).collect().item()
     except _POLARS_ERRORS as exc:
-        raise ConformError(file_label, service, month, f"the file cannot be read as {fmt}: {exc}") from exc
+        raise raw.error(f"the file cannot be read as {raw.fmt}: {exc}") from exc
     if rows == 0:
-        raise ConformError(file_label, service, month, "the file has a header but no rows")
+        raise raw.error("the file has a header but no rows")
     return rows
 
 
@@ -146,13 +159,34 @@ def _datetime_format(sample: pl.Series) -> str | None:
     return None
 
 
-def _typed_csv_plan(raw_path: Path, by_lower: dict[str, str], canonical: pl.Schema) -> pl.LazyFrame:
+class ColumnMatch(NamedTuple):
+    """A canonical column, its canonical type, and the file's column it is read from (None: absent)."""
+
+    name: str
+    target: pl.DataType
+    source: str | None
+
+
+def match_columns(source_names: list[str], canonical: pl.Schema) -> list[ColumnMatch]:
+    """Each canonical column with the file's column of the same name, case aside (the first of them)."""
+    by_lower: dict[str, str] = {}
+    for name in source_names:
+        by_lower.setdefault(name.lower(), name)
+    return [ColumnMatch(name, target, by_lower.get(name.lower())) for name, target in canonical.items()]
+
+
+def extra_columns(source_names: list[str], canonical: pl.Schema) -> list[str]:
+    """The file's columns that no canonical column matches: reported, not carried."""
+    canonical_lower = {name.lower() for name in canonical.names()}
+    return [name for name in source_names if name.lower() not in canonical_lower]
+
+
+def _typed_csv_plan(raw_path: Path, columns: list[ColumnMatch]) -> pl.LazyFrame:
     """The CSV read with numbers parsed by the reader (ids as Float64: mirrors write "1.0" too)."""
     with gzip.open(raw_path, "rt", newline="") as f:
         sample = pl.read_csv(io.StringIO("".join(itertools.islice(f, SAMPLE_LINES + 1))), infer_schema=False)
     overrides, exprs = {}, []
-    for name, target in canonical.items():
-        source = by_lower.get(name.lower())
+    for name, target, source in columns:
         if source is None:
             exprs.append(pl.lit(None, dtype=target).alias(name))
             continue
@@ -168,6 +202,33 @@ def _typed_csv_plan(raw_path: Path, by_lower: dict[str, str], canonical: pl.Sche
             overrides[source] = pl.String
             exprs.append(col.alias(name))
     return pl.scan_csv(raw_path, schema_overrides=overrides, infer_schema=False).select(exprs)
+
+
+@dataclass(frozen=True)
+class CanonicalPlan:
+    """The expressions that put a file's columns on the canonical schema, and what they change."""
+
+    exprs: list[pl.Expr]
+    missing: list[str]  # canonical columns the file lacks: nulls
+    cast: dict[str, str]  # column -> "source type -> canonical type", where they differ
+
+
+def canonical_plan(source_schema: pl.Schema, columns: list[ColumnMatch]) -> CanonicalPlan:
+    exprs, missing, cast = [], [], {}
+    for name, target, source_name in columns:
+        if source_name is None:
+            missing.append(name)
+            exprs.append(pl.lit(None, dtype=target).alias(name))
+            continue
+        source = source_schema[source_name]
+        if source == pl.Null:  # an all-null Parquet column has no type of its own
+            exprs.append(pl.lit(None, dtype=target).alias(name))
+            cast[name] = f"Null -> {target}"
+            continue
+        if source != target:
+            cast[name] = f"{source} -> {target}"
+        exprs.append(_cast(source_name, source, target).alias(name))
+    return CanonicalPlan(exprs, missing, cast)
 
 
 # Rows a Parquet conform holds at a time.
@@ -195,101 +256,88 @@ def write_parquet_in_slices(plan: pl.LazyFrame, out_path: Path, metadata: dict[s
             writer.write_table(table.cast(schema))
 
 
-def conform_file(
-    raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path,
-    parquet_metadata: dict[str, str] | None = None,
-) -> ConformReport:
-    """Writes the canonical Parquet of `raw_path` to `out_path` and reports what it changed."""
-    canonical = CANONICAL_SCHEMAS[service]
-
-    def fail(cause: str, column: str | None = None) -> ConformError:
-        return ConformError(file_label, service, month, cause, column)
-
-    lf, source_schema, layout = open_raw(raw_path, fmt, file_label, service, month)
-    by_lower = {}
-    for name in source_schema.names():
-        by_lower.setdefault(name.lower(), name)
-    canonical_lower = {name.lower() for name in canonical.names()}
-    exprs, missing, cast = [], [], {}
-    for name, target in canonical.items():
-        source_name = by_lower.get(name.lower())
-        if source_name is None:
-            missing.append(name)
-            exprs.append(pl.lit(None, dtype=target).alias(name))
-            continue
-        source = source_schema[source_name]
-        if source == pl.Null:  # an all-null Parquet column has no type of its own
-            exprs.append(pl.lit(None, dtype=target).alias(name))
-            cast[name] = f"Null -> {target}"
-            continue
-        if source != target:
-            cast[name] = f"{source} -> {target}"
-        exprs.append(_cast(source_name, source, target).alias(name))
-    extra = [name for name in source_schema.names() if name.lower() not in canonical_lower]
-
+def diagnose(raw: RawFile, lf: pl.LazyFrame, source_schema: pl.Schema, columns: list[ColumnMatch],
+             exc: Exception) -> ConformError:
+    """The error of a conform that failed: the first column with a value that does not convert, and
+    that value; else (a file that cannot even be read has no such column) the reader's error."""
     try:
-        if fmt == "csv.gz":
-            # The reader parses numbers itself (much faster than casting text); errors are then
-            # diagnosed on the all-text plan, which names the column and value.
-            _typed_csv_plan(raw_path, by_lower, canonical).sink_parquet(
-                out_path, compression="zstd", statistics=True, metadata=parquet_metadata)
-        else:
-            write_parquet_in_slices(lf.select(exprs), out_path, parquet_metadata)
-    except _POLARS_ERRORS as exc:
-        # Find the column that failed to convert; a file that cannot even be read has none.
-        try:
-            for name, target in canonical.items():
-                source_name = by_lower.get(name.lower())
-                if source_name is None or source_schema[source_name] in (target, pl.Null):
-                    continue
-                bad = _first_bad_value(lf, source_name, source_schema[source_name], target)
-                if bad is not None:
-                    raise fail(f"value {bad} does not convert to {target}", name) from exc
-        except _POLARS_ERRORS:
-            pass
-        raise fail(f"the file cannot be read as {fmt}: {exc}") from exc
+        for name, target, source_name in columns:
+            if source_name is None or source_schema[source_name] in (target, pl.Null):
+                continue
+            bad = _first_bad_value(lf, source_name, source_schema[source_name], target)
+            if bad is not None:
+                return raw.error(f"value {bad} does not convert to {target}", name)
+    except _POLARS_ERRORS:
+        pass
+    return raw.error(f"the file cannot be read as {raw.fmt}: {exc}")
 
+
+def write_canonical(raw: RawFile, lf: pl.LazyFrame, plan: CanonicalPlan, columns: list[ColumnMatch],
+                    out_path: Path, parquet_metadata: dict[str, str] | None) -> None:
+    """Writes the conformed Parquet. A CSV is read again with the reader parsing numbers itself (much
+    faster than casting text); errors are then diagnosed on the all-text plan, which names the
+    column and value."""
+    if raw.fmt == "csv.gz":
+        _typed_csv_plan(raw.path, columns).sink_parquet(
+            out_path, compression="zstd", statistics=True, metadata=parquet_metadata)
+    else:
+        write_parquet_in_slices(lf.select(plan.exprs), out_path, parquet_metadata)
+
+
+def month_stats(out_path: Path, service: str, month: Month) -> dict:
+    """Rows, pickup min/max, rows outside the month and nulls of the required columns (nulls_<column>)."""
     pickup = PICKUP_COLUMN[service]
     start = datetime(month.year, month.month, 1)
     end = datetime(month.shift(1).year, month.shift(1).month, 1)
-    stats = pl.scan_parquet(out_path).select(
+    return pl.scan_parquet(out_path).select(
         pl.len().alias("rows"),
         pl.col(pickup).min().alias("pickup_min"),
         pl.col(pickup).max().alias("pickup_max"),
         (pl.col(pickup).is_null() | (pl.col(pickup) < start) | (pl.col(pickup) >= end)).sum().alias("outside"),
         *[pl.col(c).null_count().alias(f"nulls_{c}") for c in REQUIRED_COLUMNS[service]],
     ).collect().row(0, named=True)
+
+
+def conform_file(raw: RawFile, out_path: Path, parquet_metadata: dict[str, str] | None = None) -> ConformReport:
+    """Writes the canonical Parquet of the raw file to `out_path` and reports what it changed."""
+    canonical = CANONICAL_SCHEMAS[raw.service]
+    lf, source_schema, layout = open_raw(raw)
+    columns = match_columns(source_schema.names(), canonical)
+    plan = canonical_plan(source_schema, columns)
+    try:
+        write_canonical(raw, lf, plan, columns, out_path, parquet_metadata)
+    except _POLARS_ERRORS as exc:
+        raise diagnose(raw, lf, source_schema, columns, exc) from exc
+    stats = month_stats(out_path, raw.service, raw.month)
     if stats["rows"] == 0:
-        raise fail("the file has a header but no rows")
+        raise raw.error("the file has a header but no rows")
     return ConformReport(
         rows=stats["rows"],
         pickup_min=stats["pickup_min"],
         pickup_max=stats["pickup_max"],
         rows_outside_month=stats["outside"],
-        columns_missing=missing,
+        columns_missing=plan.missing,
         layout=layout.layout,
         columns_not_published=layout.not_published,
-        columns_extra=extra,
-        columns_cast=cast,
-        null_counts={c: stats[f"nulls_{c}"] for c in REQUIRED_COLUMNS[service]},
+        columns_extra=extra_columns(source_schema.names(), canonical),
+        columns_cast=plan.cast,
+        null_counts={c: stats[f"nulls_{c}"] for c in REQUIRED_COLUMNS[raw.service]},
     )
 
 
 def conform_month(
-    raw_path: Path, fmt: str, file_label: str, service: str, month: Month, out_path: Path,
-    landed: tuple[str, int] | None = None,
+    raw: RawFile, out_path: Path, landed: tuple[str, int] | None = None
 ) -> tuple[ConformReport, int, str]:
     """What the conformed asset does before it publishes: hash the raw file, conform it with that
     lineage in the Parquet metadata, and refuse a result whose row count differs from the raw file's.
     `landed` is (sha256, rows) as the landing step counted them: when the file is still those
     bytes, its count is used instead of parsing the file a second time.
     Returns (report, raw rows, raw sha256)."""
-    raw_sha256 = sha256_of(raw_path)
+    raw_sha256 = sha256_of(raw.path)
     report = conform_file(
-        raw_path, fmt, file_label, service, month, out_path,
-        parquet_metadata={"lakehouse.source_file": file_label, "lakehouse.source_sha256": raw_sha256},
+        raw, out_path, parquet_metadata={"lakehouse.source_file": raw.label, "lakehouse.source_sha256": raw_sha256},
     )
-    raw_rows = landed[1] if landed and landed[0] == raw_sha256 else count_raw_rows(raw_path, fmt)
+    raw_rows = landed[1] if landed and landed[0] == raw_sha256 else count_raw_rows(raw.path, raw.fmt)
     if raw_rows != report.rows:  # never publish a month that lost or gained rows
-        raise ConformError(file_label, service, month, f"{report.rows} rows conformed of {raw_rows}")
+        raise raw.error(f"{report.rows} rows conformed of {raw_rows}")
     return report, raw_rows, raw_sha256

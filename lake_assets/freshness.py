@@ -17,13 +17,14 @@ from datetime import timedelta
 
 import dagster as dg
 
+from lake_assets.asset_keys import FACT_TRIPS, MART_CHARTS, ZONE_REVENUE_MART
+
 FRESHNESS_TIMEZONE = "America/New_York"
 # A day after the monthly ingest schedules (the 15th, 06:00 New York).
 DEADLINE_CRON = "0 6 16 * *"
 # From the 1st, 00:00 to the 16th, 06:00: a rebuild after the newest month became due.
 SINCE_MONTH_START = timedelta(days=15, hours=6)
-MONTHLY_FACT = "fact_trips"
-FRESH_ASSETS = (MONTHLY_FACT, "dm_monthly_zone_revenue", "mart_charts")
+FRESH_ASSETS = (FACT_TRIPS, ZONE_REVENUE_MART, MART_CHARTS)
 
 
 def freshness_policy() -> dg.FreshnessPolicy:
@@ -43,13 +44,12 @@ def declare_freshness(assets: list[dg.AssetsDefinition], publication_lag_months:
     """The assets, those of FRESH_ASSETS with the freshness policy and what it means in words."""
 
     def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
-        if spec.key.to_user_string() not in FRESH_ASSETS:
+        if spec.key not in FRESH_ASSETS:
             return spec
         spec = dg.apply_freshness_policy(spec, freshness_policy())
         return spec.merge_attributes(metadata={"freshness": freshness_text(publication_lag_months)})
 
-    fresh = {dg.AssetKey(name) for name in FRESH_ASSETS}
-    return [a.map_asset_specs(apply) if fresh & set(a.keys) else a for a in assets]
+    return [a.map_asset_specs(apply) if set(FRESH_ASSETS) & set(a.keys) else a for a in assets]
 
 
 def newest_month_checks() -> list[dg.AssetChecksDefinition]:
@@ -59,7 +59,7 @@ def newest_month_checks() -> list[dg.AssetChecksDefinition]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.SupersessionWarning)
         return list(dg.build_time_partition_freshness_checks(
-            assets=[dg.AssetKey(MONTHLY_FACT)], deadline_cron=DEADLINE_CRON, timezone=FRESHNESS_TIMEZONE,
+            assets=[FACT_TRIPS], deadline_cron=DEADLINE_CRON, timezone=FRESHNESS_TIMEZONE,
         ))
 
 

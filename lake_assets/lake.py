@@ -1,7 +1,8 @@
 """The data lake: a local folder by default, a GCS bucket in production.
 
-Every write goes to a temporary name and is published in one step (DESIGN.md §5): readers see the
-previous complete object or the new complete object, never a part of one.
+Every write goes to a temporary name and is published in one step (a rename; on GCS one upload with a
+generation precondition): readers see the previous complete object or the new complete object, never
+a part of one, and a failed run leaves the previous one in place (README, "Guarantees").
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def raw_key(service: str, file_name: str) -> str:
+# Object keys: where a file sits in the lake (not asset keys, which name assets: see asset_keys.py).
+def raw_object_key(service: str, file_name: str) -> str:
     return f"raw/{service}/{file_name}"
 
 
@@ -23,7 +25,7 @@ def conformed_prefix(service: str) -> str:
     return f"conformed/{service}"
 
 
-def conformed_key(service: str, year: int, month: int) -> str:
+def conformed_object_key(service: str, year: int, month: int) -> str:
     return f"{conformed_prefix(service)}/year={year:04d}/month={month:02d}/part-0.parquet"
 
 

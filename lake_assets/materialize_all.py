@@ -24,6 +24,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
 from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import SERVICES, CatalogError, Month
 from lake_assets.lake import conformed_prefix
@@ -143,10 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     progress = Progress("lake", len(lake_runs))
     rows_by_month: dict[Month, int] = {}
     for service, month in lake_runs:
-        conformed = dg.AssetKey(f"{service}_tripdata")
-        result, seconds = _execute(job, instance, [dg.AssetKey(f"raw_{service}_tripdata"), conformed],
-                                   args.verbose, partition_key=month.key)
-        rows = _rows_materialized(result, [conformed])
+        result, seconds = _execute(job, instance, lake_asset_keys(service), args.verbose, partition_key=month.key)
+        rows = _rows_materialized(result, [conformed_asset_key(service)])
         rows_by_month[month] = rows_by_month.get(month, 0) + (rows or 0)
         print(progress.line(f"land and conform {service} {month}", seconds, rows), flush=True)
 

@@ -6,19 +6,16 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from lake_assets.settings import PROJECT_ROOT
+from lake_assets.settings import DBT_PROJECT_DIR
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_SOURCES = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
 
 # dbt is installed beside this interpreter; its bin folder is on PATH only in an activated venv.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR,
-    profiles_dir=DBT_PROJECT_DIR,
-    target=os.environ.get("DBT_TARGET", "local"),
-)
+# No target: the manifest is parsed for profiles.yml's own default (DBT_TARGET, else local); the dbt
+# resource runs dbt with the target the settings chose (Settings.dbt_target).
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def manifest_is_stale() -> bool:

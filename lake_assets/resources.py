@@ -1,7 +1,5 @@
 """Resources, chosen per target in one place: the target changes the resources, never the assets."""
 
-import os
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
@@ -9,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 from lake_assets.bigquery_warehouse import BigQueryEmulatorWarehouse, BigQueryWarehouse
 from lake_assets.lake import Lake, LocalLake
 from lake_assets.project import dbt_project
-from lake_assets.settings import SOURCE_PRESETS, Settings
+from lake_assets.settings import Settings, redact_url
 from lake_assets.source import TlcSource
 from lake_assets.warehouse import DuckDBWarehouse
 
@@ -33,15 +31,15 @@ class LakeResource(dg.ConfigurableResource):
 
 
 class TlcSourceResource(dg.ConfigurableResource):
-    """Where monthly TLC files are fetched from: a URL template or preset (settings.TLC_SOURCE_URL).
+    """Where monthly TLC files are fetched from: the URL template the settings resolved TLC_SOURCE_URL to.
 
-    Given as dg.EnvVar when set, so a URL with credentials in it is never shown in the UI."""
+    A URL with credentials in it is given as dg.EnvVar, so it is never shown in the UI."""
 
     url_template: str
     timeout_seconds: float = 60.0
 
     def get_source(self) -> TlcSource:
-        return TlcSource(SOURCE_PRESETS.get(self.url_template, self.url_template), self.timeout_seconds)
+        return TlcSource(self.url_template, self.timeout_seconds)
 
 
 def build_resources(settings: Settings) -> dict:
@@ -51,23 +49,22 @@ def build_resources(settings: Settings) -> dict:
                                               location=settings.bq_location,
                                               api_endpoint=settings.bigquery_emulator_url,
                                               gcs_local_root=settings.bigquery_emulator_gcs_root)
-        dbt_target = "emulator"
     elif settings.target == "gcp":
         warehouse = BigQueryWarehouse(project=settings.gcp_project, dataset=settings.bq_dataset,
                                       location=settings.bq_location)
-        dbt_target = os.environ.get("DBT_TARGET", "bigquery")
     else:
         warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path),
                                                           connection_config=settings.duckdb_limits.as_duckdb_config()),
                                     lock_timeout_seconds=settings.duckdb_lock_timeout_seconds,
                                     lock_retry_delay_seconds=settings.duckdb_lock_retry_delay_seconds)
-        dbt_target = "local"
     return {
         "lake": LakeResource(url=settings.lake_url, gcp_project=settings.gcp_project),
         "tlc_source": TlcSourceResource(
-            url_template=dg.EnvVar("TLC_SOURCE_URL") if os.environ.get("TLC_SOURCE_URL") else "sample",
+            # a preset's URL has no credentials: only a URL given in full is taken as EnvVar
+            url_template=(settings.tlc_source_url if redact_url(settings.tlc_source_url) == settings.tlc_source_url
+                          else dg.EnvVar("TLC_SOURCE_URL")),
             timeout_seconds=settings.download_timeout_seconds,
         ),
         "warehouse": warehouse,
-        "dbt": DbtCliResource(project_dir=dbt_project, target=dbt_target),
+        "dbt": DbtCliResource(project_dir=dbt_project, target=settings.dbt_target),
     }

@@ -16,8 +16,9 @@ from urllib.parse import urlparse, urlunparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_MIRROR_DIR = PROJECT_ROOT / "data" / "tlc_sample"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
-# `{ext}` lets one mirror hold months in either published format (see catalog.resolve_source_url).
+# `{ext}` lets one mirror hold months in either published format (see catalog.source_url_candidates).
 SOURCE_PRESETS = {
     "sample": SAMPLE_MIRROR_DIR.as_uri() + "/{service}/{service}_tripdata_{year}-{month}.{ext}",
     "official": "https://d37ci6vzurychx.cloudfront.net/trip-data/{service}_tripdata_{year}-{month}.parquet",
@@ -27,9 +28,10 @@ SOURCE_PRESETS = {
     ),
 }
 TARGETS = ("local", "gcp")
-# BigQuery project ids, dataset names and locations: checked before they are put into SQL.
-_GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_BQ_DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+# BigQuery project ids ("local": the emulator's), dataset names and locations: checked here and again
+# where they are put into SQL (bigquery_warehouse).
+GCP_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^local$")
+BQ_DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _BQ_LOCATION_RE = re.compile(r"^[A-Za-z]+(-[a-z]+[0-9]*)?$")
 # DuckDB memory sizes, as its memory_limit setting takes them: 1GB, 1500MB, 2GiB.
 _MEMORY_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
@@ -66,7 +68,6 @@ class Settings:
     duckdb_limits: DuckDBLimits
     tlc_source_url: str
     publication_lag_months: int
-    download_concurrency: int
     download_retries: int
     download_retry_delay_seconds: float
     download_timeout_seconds: float
@@ -76,6 +77,7 @@ class Settings:
     gcp_project: str | None
     bq_dataset: str
     bq_location: str
+    dbt_target: str
     bigquery_emulator_url: str | None = None
     bigquery_emulator_gcs_root: str | None = None
     duckdb_lock_timeout_seconds: float = 900.0
@@ -218,6 +220,16 @@ def _bigquery_emulator(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     return url.rstrip("/"), root
 
 
+def _dbt_target(env: Mapping[str, str], target: str, emulator_url: str | None) -> str:
+    """The dbt_project/profiles.yml target Dagster runs dbt with: it follows LAKEHOUSE_TARGET (DBT_TARGET
+    picks another BigQuery target for the gcp target)."""
+    if target == "local":
+        return "local"
+    if emulator_url:
+        return "emulator"
+    return env.get("DBT_TARGET", "bigquery")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     target = env.get("LAKEHOUSE_TARGET", "local").strip()
@@ -226,10 +238,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     gcp_project = env.get("GCP_PROJECT") or None
     if target == "gcp" and not gcp_project:
         raise SettingsError("LAKEHOUSE_TARGET=gcp needs GCP_PROJECT (the BigQuery project id).")
-    if gcp_project and not _GCP_PROJECT_RE.match(gcp_project) and gcp_project != "local":
+    if gcp_project and not GCP_PROJECT_RE.match(gcp_project):
         raise SettingsError(f"GCP_PROJECT={gcp_project!r} is not a valid Google Cloud project id.")
     bq_dataset = env.get("BQ_DATASET", "raw")
-    if not _BQ_DATASET_RE.match(bq_dataset):
+    if not BQ_DATASET_RE.match(bq_dataset):
         raise SettingsError(
             f"BQ_DATASET={bq_dataset!r} is not a valid BigQuery dataset name (letters, digits, underscores)."
         )
@@ -237,6 +249,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not _BQ_LOCATION_RE.match(bq_location):
         raise SettingsError(f"BQ_LOCATION={bq_location!r} is not a BigQuery location such as US or europe-west1.")
     emulator_url, emulator_gcs_root = _bigquery_emulator(env)
+    # Only checked: `make instance` sets the tlc_download pool's limit from it, and a limit of 0 would
+    # hold every download forever.
+    _int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1)
     return Settings(
         target=target,
         lake_url=_lake_url(env, target),
@@ -244,7 +259,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         duckdb_limits=_duckdb_limits(env),
         tlc_source_url=_source_url(env),
         publication_lag_months=_int_setting(env, "TLC_PUBLICATION_LAG_MONTHS", 2, 0),
-        download_concurrency=_int_setting(env, "TLC_DOWNLOAD_CONCURRENCY", 2, 1),
         download_retries=_int_setting(env, "TLC_DOWNLOAD_RETRIES", 3, 0),
         download_retry_delay_seconds=_float_setting(env, "TLC_DOWNLOAD_RETRY_DELAY_SECONDS", 2.0),
         download_timeout_seconds=_float_setting(env, "TLC_DOWNLOAD_TIMEOUT_SECONDS", 60.0),
@@ -254,6 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gcp_project=gcp_project,
         bq_dataset=bq_dataset,
         bq_location=bq_location,
+        dbt_target=_dbt_target(env, target, emulator_url),
         bigquery_emulator_url=emulator_url,
         bigquery_emulator_gcs_root=emulator_gcs_root,
         duckdb_lock_timeout_seconds=_float_setting(env, "DUCKDB_LOCK_TIMEOUT_SECONDS", 900.0),

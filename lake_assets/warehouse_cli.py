@@ -20,11 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from lake_assets.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from lake_assets.settings import DBT_PROJECT_DIR, Settings, SettingsError, load_settings
 from lake_assets.warehouse_lock import WarehouseBusyError, WarehouseLock, dbt_lock_failure
 
-# As in lake_assets.project, which is not imported: it parses the dbt project on import.
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# lake_assets.project is not imported here: it parses the dbt project on import.
 log = logging.getLogger("lake_assets.warehouse_cli")
 
 

@@ -5,28 +5,35 @@ from pathlib import Path
 
 import dagster as dg
 
+from lake_assets.asset_keys import conformed_asset_key, raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checks import conformed_check_results, conformed_check_specs
-from lake_assets.conform import conform_month
-from lake_assets.lake import Lake, conformed_key, raw_key
+from lake_assets.conform import RawFile, conform_month
+from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS
+
+DESCRIPTION = (
+    "{service} trips of the month on the canonical {service} schema: typed, columns the TLC had not "
+    "published yet as nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
+)
 
 
 def find_raw_file(lake: Lake, service: str, month: Month) -> str:
     for ext in FORMATS:
-        key = raw_key(service, file_name(service, month, ext))
+        key = raw_object_key(service, file_name(service, month, ext))
         if lake.exists(key):
             return key
     raise FileNotFoundError(
-        f"no raw {service} file for {month} in the lake at {lake.url}: materialize raw_{service}_tripdata first."
+        f"no raw {service} file for {month} in the lake at {lake.url}: "
+        f"materialize {raw_asset_key(service).to_user_string()} first."
     )
 
 
-def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset_key: dg.AssetKey) -> tuple[str, int] | None:
+def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset: dg.AssetKey) -> tuple[str, int] | None:
     """(sha256, rows) of the partition's raw file as its landing counted them, if recorded."""
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=raw_asset_key, asset_partitions=[context.partition_key]), limit=1
+        dg.AssetRecordsFilter(asset_key=raw_asset, asset_partitions=[context.partition_key]), limit=1
     ).records
     metadata = records[0].asset_materialization.metadata if records else {}
     if "sha256" not in metadata or "rows" not in metadata:
@@ -37,7 +44,7 @@ def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset_key: dg.
 def build_conformed_asset(
     service: str, partitions_def: dg.PartitionsDefinition, raw_asset: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
-    asset_key = dg.AssetKey(f"{service}_tripdata")
+    asset_key = conformed_asset_key(service)
 
     @dg.asset(
         key=asset_key,
@@ -45,10 +52,7 @@ def build_conformed_asset(
         deps=[raw_asset],
         group_name="conformed",
         kinds={"parquet", "polars"},
-        description=(
-            f"{service} trips of the month on the canonical {service} schema: typed, columns the TLC had not "
-            "published yet as nulls, nothing dropped. conformed/{service}/year=YYYY/month=MM/part-0.parquet."
-        ),
+        description=DESCRIPTION.format(service=service),
         check_specs=conformed_check_specs(asset_key),
         tags={"service": service},
     )
@@ -57,11 +61,11 @@ def build_conformed_asset(
         the_lake = lake.get_lake()
         raw = find_raw_file(the_lake, service, month)
         raw_name = Path(raw).name
-        key = conformed_key(service, month.year, month.month)
+        key = conformed_object_key(service, month.year, month.month)
         landed = landed_sha256_and_rows(context, raw_asset.key)
         with the_lake.local_copy(raw) as raw_path, the_lake.staged() as tmp:
             report, raw_rows, raw_sha256 = conform_month(
-                raw_path, format_of(raw_name), raw_name, service, month, tmp, landed=landed)
+                RawFile(raw_path, format_of(raw_name), raw_name, service, month), tmp, landed=landed)
             the_lake.publish(tmp, key)
         context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {key}")
         yield dg.MaterializeResult(

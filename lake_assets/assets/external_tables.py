@@ -3,22 +3,25 @@
 
 import dagster as dg
 
+from lake_assets.asset_keys import external_table_asset_key
 from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_missing_or_conformed_update
 from lake_assets.resources import LakeResource
-from lake_assets.warehouse import WarehouseResource, external_table_name
+from lake_assets.warehouse import WarehouseResource
+
+DESCRIPTION = (
+    "An external table (BigQuery) or view (DuckDB) over every conformed {service} month, "
+    "with the hive partition columns year and month."
+)
 
 
 def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
-        name=external_table_name(service),
+        key=external_table_asset_key(service),
         deps=[conformed_asset],
         group_name="warehouse",
         kinds={"duckdb", "bigquery"},
-        description=(
-            f"An external table (BigQuery) or view (DuckDB) over every conformed {service} month, "
-            "with the hive partition columns year and month."
-        ),
+        description=DESCRIPTION.format(service=service),
         tags={"service": service},
         automation_condition=on_missing_or_conformed_update(),
         pool=WAREHOUSE_POOL,

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import dagster as dg
 
+from lake_assets.asset_keys import raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checksum import sha256_of
-from lake_assets.conform import ConformError, validate_raw
-from lake_assets.lake import raw_key
+from lake_assets.conform import ConformError, RawFile, validate_raw
+from lake_assets.lake import raw_object_key
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
 from lake_assets.source import FetchedFile, MonthNotPublished
 
+DESCRIPTION = "The {service} trip file of the month, byte for byte as the TLC source publishes it."
 DOWNLOAD_POOL = "tlc_download"  # caps parallel downloads across runs (dagster.yaml, TLC_DOWNLOAD_CONCURRENCY)
 
 
@@ -35,11 +37,11 @@ class RawTripConfig(dg.Config):
 
 def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"raw_{service}_tripdata",
+        key=raw_asset_key(service),
         partitions_def=partitions_def,
         group_name="raw",
         kinds={"file"},
-        description=f"The {service} trip file of the month, byte for byte as the TLC source publishes it.",
+        description=DESCRIPTION.format(service=service),
         retry_policy=download_retry_policy(settings),
         pool=DOWNLOAD_POOL,
         output_required=False,
@@ -65,16 +67,16 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
                     return
             # A file that is empty, unreadable or lacks a column its month should have never replaces a good one.
             try:
-                rows = validate_raw(tmp, format_of(fetched.file_name), fetched.file_name, service, month)
+                rows = validate_raw(RawFile(tmp, format_of(fetched.file_name), fetched.file_name, service, month))
             except ConformError as exc:  # the same bytes would fail again: no retry
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
-            key = raw_key(service, fetched.file_name)
+            key = raw_object_key(service, fetched.file_name)
             the_lake.publish(tmp, key)
         if config.landed_key:
             the_lake.delete(config.landed_key)  # taken in: processed once
         # A month republished in the other format replaces the old file, so one raw file stands per month.
         for ext in FORMATS:
-            other = raw_key(service, file_name(service, month, ext))
+            other = raw_object_key(service, file_name(service, month, ext))
             if other != key and the_lake.exists(other):
                 the_lake.delete(other)
         context.log.info(f"landed {fetched.file_name}: {fetched.size_bytes:,} bytes, {rows:,} rows, sha256 {fetched.sha256}")

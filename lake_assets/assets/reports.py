@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from lake_assets.asset_keys import MART_CHARTS, ZONE_REVENUE_MART
 from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_upstream_update
 from lake_assets.resources import LakeResource
@@ -179,7 +180,8 @@ def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
 
 
 @dg.asset(
-    deps=[dg.AssetKey("dm_monthly_zone_revenue")],
+    key=MART_CHARTS,
+    deps=[ZONE_REVENUE_MART],
     group_name="marts",
     kinds={"duckdb", "bigquery"},
     description=(

@@ -8,6 +8,7 @@ landing/rejected/, so it is reported once and nothing is lost.
 
 import dagster as dg
 
+from lake_assets.asset_keys import raw_asset_key
 from lake_assets.catalog import CatalogError, check_month, parse_file_name
 from lake_assets.lake import LANDING_PREFIX, Lake
 from lake_assets.resources import LakeResource
@@ -37,7 +38,8 @@ def plan_landing_runs(lake: Lake, settings: Settings) -> tuple[list[dg.RunReques
             run_key=f"landing:{name}:{lake.version(key)}",
             partition_key=month.key,
             job_name=ingest_job_name(service),
-            run_config={"ops": {f"raw_{service}_tripdata": {"config": {"landed_key": key}}}},
+            # the raw asset's op is named after its key
+            run_config={"ops": {raw_asset_key(service).to_python_identifier(): {"config": {"landed_key": key}}}},
             tags={"lakehouse/trigger": "lake_landing_sensor", **retry_tags(settings)},
         ))
     return requests, rejected

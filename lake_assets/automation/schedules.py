@@ -3,6 +3,7 @@ and monthly_<service>_ingest: once a month, ingest the newest month each service
 
 import dagster as dg
 
+from lake_assets.asset_keys import lake_asset_keys
 from lake_assets.catalog import SERVICES, newest_expected_month
 from lake_assets.settings import Settings
 
@@ -10,10 +11,6 @@ from lake_assets.settings import Settings
 # the 15th of March asks for January.
 INGEST_CRON = "0 6 15 * *"
 INGEST_TIMEZONE = "America/New_York"
-
-
-def lake_asset_keys(service: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey(f"raw_{service}_tripdata"), dg.AssetKey(f"{service}_tripdata")]
 
 
 def ingest_job_name(service: str) -> str:

@@ -12,7 +12,7 @@ import dagster as dg
 
 from lake_assets.catalog import FIRST_MONTH, SERVICES, Month, newest_expected_month
 from lake_assets.checksum import sha256_of
-from lake_assets.lake import Lake, raw_key
+from lake_assets.lake import Lake, raw_object_key
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
 from lake_assets.source import TlcSource
@@ -35,7 +35,7 @@ def months_to_probe(source: TlcSource, service: str, now: datetime, settings: Se
 
 
 def _lake_sha256(lake: Lake, service: str, file_name: str) -> str | None:
-    key = raw_key(service, file_name)
+    key = raw_object_key(service, file_name)
     if not lake.exists(key):
         return None
     with lake.local_copy(key) as path:
@@ -60,7 +60,7 @@ def plan_source_runs(
             if sha is not None and sha in (seen.get("sha256"), _lake_sha256(lake, service, published.file_name)):
                 cursor[key] = {"version": published.version, "sha256": sha}  # same bytes as landed
                 continue
-            if sha is None and not seen and lake.exists(raw_key(service, published.file_name)):
+            if sha is None and not seen and lake.exists(raw_object_key(service, published.file_name)):
                 cursor[key] = {"version": published.version}  # landed before the sensor first saw it
                 continue
             cursor[key] = {"version": published.version, **({"sha256": sha} if sha else {})}

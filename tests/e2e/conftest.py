@@ -114,7 +114,7 @@ def dagster_dev(tmp_path_factory, shared_tlc):
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # dagster dev may not exit on SIGTERM (DESIGN.md §6)
+        except subprocess.TimeoutExpired:  # dagster dev has been seen not to exit within 15 s of SIGTERM
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=20)
         source.shutdown()

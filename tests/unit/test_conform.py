@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from lake_assets.catalog import Month
-from lake_assets.conform import ConformError, conform_file
+from lake_assets.conform import ConformError, RawFile, conform_file
 from lake_assets.schemas import CANONICAL_SCHEMAS
 from tests.conftest import GREEN_2020_10, GREEN_2023_12, SAMPLE_MIRROR, write_csv_gz
 
@@ -16,7 +16,7 @@ OCT = Month(2020, 10)
 
 def conform(tmp_path: Path, src: Path, fmt: str, service="green", month=OCT):
     out = tmp_path / f"out-{src.name}.parquet"
-    return conform_file(src, fmt, src.name, service, month, out), out
+    return conform_file(RawFile(src, fmt, src.name, service, month), out), out
 
 
 def real_green_csv_lines(n: int) -> list[str]:
@@ -121,11 +121,11 @@ def test_conform_month_uses_the_landing_count_only_for_the_same_bytes(tmp_path, 
     from lake_assets.conform import conform_month
 
     sha = sha256_of(GREEN_2020_10)
+    green = RawFile(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", OCT)
     out = tmp_path / "out.parquet"
     # The landing step's count of these bytes is trusted: a wrong one makes the conform refuse to publish.
     with pytest.raises(ConformError, match="95120 rows conformed of 95119"):
-        conform_month(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", OCT, out, landed=(sha, 95_119))
+        conform_month(green, out, landed=(sha, 95_119))
     # A count recorded for other bytes is ignored: the file is counted again.
-    report, rows, digest = conform_month(GREEN_2020_10, "csv.gz", GREEN_2020_10.name, "green", OCT, out,
-                                         landed=("0" * 64, 1))
+    report, rows, digest = conform_month(green, out, landed=("0" * 64, 1))
     assert (report.rows, rows, digest) == (95_120, 95_120, sha)

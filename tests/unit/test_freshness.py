@@ -50,9 +50,9 @@ def test_a_month_not_built_by_its_deadline_fails_the_freshness_check_of_fact_tri
 def test_fact_trips_the_marts_and_the_charts_declare_a_freshness_policy_with_the_lag():
     defs = build_definitions(load_settings({"TLC_PUBLICATION_LAG_MONTHS": "3"}))
     graph = defs.resolve_asset_graph()
-    for name in FRESH_ASSETS:
-        node = graph.get(dg.AssetKey(name))
-        assert isinstance(node.freshness_policy, dg.FreshnessPolicy), name
+    for key in FRESH_ASSETS:
+        node = graph.get(key)
+        assert isinstance(node.freshness_policy, dg.FreshnessPolicy), key
         assert node.freshness_policy.deadline_cron == DEADLINE_CRON
         assert "due 3 months after it began (TLC_PUBLICATION_LAG_MONTHS)" in node.metadata["freshness"]
     assert graph.get(dg.AssetKey("stg_green_tripdata")).freshness_policy is None

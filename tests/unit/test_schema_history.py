@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from lake_assets.catalog import FIRST_MONTH, SERVICES, Month, parse_file_name
-from lake_assets.conform import ConformError, conform_file, validate_raw
+from lake_assets.conform import ConformError, RawFile, conform_file, validate_raw
 from lake_assets.schema_history import HISTORY
 from lake_assets.schemas import CANONICAL_SCHEMAS, REQUIRED_COLUMNS
 from tests.conftest import SAMPLE_MIRROR
@@ -20,7 +20,7 @@ JUNE_2018 = Month(2018, 6)
 
 
 def conform(tmp_path, src, fmt, service, month):
-    return conform_file(src, fmt, src.name, service, month, tmp_path / f"out-{src.name}.parquet")
+    return conform_file(RawFile(src, fmt, src.name, service, month), tmp_path / f"out-{src.name}.parquet")
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -59,7 +59,7 @@ def test_yellow_2018_layout_loads_every_row_with_the_later_columns_as_nulls(tmp_
 
 def test_a_month_without_a_column_it_should_have_fails_naming_it(tmp_path, shared_tlc):
     src = write_csv_gz(yellow_2018_layout().drop("fare_amount"), tmp_path / "yellow_tripdata_2018-06.csv.gz")
-    for check in (lambda: validate_raw(src, "csv.gz", src.name, "yellow", JUNE_2018),
+    for check in (lambda: validate_raw(RawFile(src, "csv.gz", src.name, "yellow", JUNE_2018)),
                   lambda: conform(tmp_path, src, "csv.gz", "yellow", JUNE_2018)):
         with pytest.raises(ConformError) as excinfo:
             check()
