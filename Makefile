@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query
+.PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query
 
 install: $(INSTALLED)
 
@@ -15,6 +15,17 @@ $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,deploy]'
+	touch $@
+
+# The dbt manifest Dagster loads, prepared as dagster-dbt documents for deployment, and again
+# whenever a file of the dbt project is newer than it.
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f) \
+	dbt_project/dbt_project.yml dbt_project/profiles.yml
+manifest: $(MANIFEST)
+
+$(MANIFEST): $(INSTALLED) $(DBT_FILES)
+	$(VENV)/bin/dagster-dbt project prepare-and-package --file lake_assets/project.py
 	touch $@
 
 # The Dagster instance `make run` and `make dev` share: its config, and the download pool's limit.
@@ -25,10 +36,10 @@ instance: install
 	$(VENV)/bin/dagster instance concurrency set tlc_download $(TLC_DOWNLOAD_CONCURRENCY) > /dev/null
 
 # Materialize the whole graph on the embedded default: local lake, DuckDB, the sample mirror.
-run: install instance
+run: install manifest instance
 	$(PY) -m lake_assets.materialize_all
 
-test: install system-deps bqemulator lint
+test: install system-deps bqemulator lint manifest
 	$(PY) -m pytest
 
 # Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own),
@@ -53,15 +64,15 @@ $(BQEMU_VENV)/.installed: $(BQEMU_REQUIREMENTS)
 	touch $@
 
 # Benchmarks print figures (see README, Performance and At real size); they are never timed tests.
-bench: install
+bench: install manifest
 	$(PY) benchmarks/run.py
 
 # Twelve full-size yellow months through `materialize_all` against one DuckDB statement (~30 min).
-bench-scale: install
+bench-scale: install manifest
 	$(PY) benchmarks/scale.py
 
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
-dev: install instance
+dev: install manifest instance
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # dbt and SQL on the local warehouse while `make dev` runs, each in its turn (README, "One warehouse,

@@ -1,17 +1,21 @@
-"""The dbt project, as Dagster sees it (DbtProject). Its manifest is rebuilt when missing or stale."""
+"""The dbt project, as Dagster sees it (DbtProject), and when its manifest is prepared.
 
-import os
+As dagster-dbt documents: the manifest is built before the code loads (`make manifest` runs
+`dagster-dbt project prepare-and-package` whenever a file of the dbt project is newer than it; the
+Docker image runs it at build time), and under `dagster dev` it is rebuilt here when a file changed.
+"""
+
 import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 
 from lake_assets.settings import DBT_PROJECT_DIR
 
-DBT_SOURCES = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
-
 # dbt is installed beside this interpreter; its bin folder is on PATH only in an activated venv.
-os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+DBT_SOURCES = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
 
 # No target: the manifest is parsed for profiles.yml's own default (DBT_TARGET, else local); the dbt
 # resource runs dbt with the target the settings chose (Settings.dbt_target).
@@ -31,7 +35,7 @@ def manifest_is_stale() -> bool:
     return False
 
 
-# Parse only when something changed: `dagster dev` imports this in every run worker, and a parse
-# rewrites manifest.json while other workers read it.
-if manifest_is_stale():
+# DbtProject.prepare_if_dev, but only when a file changed: `dagster dev` loads this in every run worker,
+# and a parse in each would rewrite manifest.json while other workers read it (and cost every run a parse).
+if using_dagster_dev() and manifest_is_stale():
     dbt_project.preparer.prepare(dbt_project)

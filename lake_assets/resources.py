@@ -6,7 +6,7 @@ from dagster_duckdb import DuckDBResource
 
 from lake_assets.bigquery_warehouse import BigQueryEmulatorWarehouse, BigQueryWarehouse
 from lake_assets.lake import Lake, LocalLake
-from lake_assets.project import dbt_project
+from lake_assets.project import DBT_EXECUTABLE, dbt_project
 from lake_assets.settings import Settings, redact_url
 from lake_assets.source import TlcSource
 from lake_assets.warehouse import DuckDBWarehouse
@@ -66,5 +66,5 @@ def build_resources(settings: Settings) -> dict:
             timeout_seconds=settings.download_timeout_seconds,
         ),
         "warehouse": warehouse,
-        "dbt": DbtCliResource(project_dir=dbt_project, target=settings.dbt_target),
+        "dbt": DbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=DBT_EXECUTABLE),
     }

@@ -16,10 +16,10 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 
+from lake_assets.project import DBT_EXECUTABLE
 from lake_assets.settings import DBT_PROJECT_DIR, Settings, SettingsError, load_settings
 from lake_assets.warehouse_lock import WarehouseBusyError, WarehouseLock, dbt_lock_failure
 
@@ -48,7 +48,7 @@ def run_dbt(settings: Settings, dbt_args: list[str]) -> int:
     # The same warehouse and DuckDB limits as the project's own dbt runs (lake_assets.definitions).
     env = {**os.environ, "DUCKDB_PATH": str(settings.duckdb_path), **settings.duckdb_limits.as_dbt_env()}
     env.setdefault("DBT_TARGET_PATH", str(DBT_PROJECT_DIR / "target" / "cli"))
-    command = [str(Path(sys.executable).parent / "dbt"), *dbt_args]
+    command = [DBT_EXECUTABLE, *dbt_args]
     if not settings.is_local:
         return subprocess.run(command, check=False, cwd=DBT_PROJECT_DIR, env=env).returncode
     # Only the dbt subcommand names the holder: the other arguments could carry anything.

@@ -1,6 +1,6 @@
 """Every dbt model, seed, source and column is described, and the sources list the lake's columns.
 
-Reads the manifest Dagster uses (dbt_project/target/manifest.json, parsed when stale), so a model or column
+Reads the manifest Dagster uses (dbt_project/target/manifest.json, prepared by `make manifest`), so a model or column
 added later without a description fails here. That each model's yml lists all its SQL output columns is
 checked against the columns dbt finds in a built warehouse: tests/integration/test_dbt_docs.py.
 """
