@@ -19,9 +19,9 @@
 
 with trips as (
     {%- for service_type, relation in existing.items() %}
-    {% if not loop.first %}union all{% endif %}
-    select *, '{{ service_type }}' as service_type from {{ relation }}
-    where {{ month_window_filter('source_month') }}
+        {% if not loop.first %}union all{% endif %}
+        select *, '{{ service_type }}' as service_type from {{ relation }}
+        where {{ month_window_filter('source_month') }}
     {%- endfor %}
 ),
 
