@@ -5,16 +5,11 @@ As dagster-dbt documents: the manifest is built before the code loads (`make man
 Docker image runs it at build time), and under `dagster dev` it is rebuilt here when a file changed.
 """
 
-import sys
-from pathlib import Path
-
 from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from lake_assets.settings import DBT_PROJECT_DIR
 
-# dbt is installed beside this interpreter; its bin folder is on PATH only in an activated venv.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 DBT_SOURCES = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
 
 # No target: the manifest is parsed for profiles.yml's own default (DBT_TARGET, else local); the dbt

@@ -6,8 +6,8 @@ from dagster_duckdb import DuckDBResource
 
 from lake_assets.bigquery_warehouse import BigQueryEmulatorWarehouse, BigQueryWarehouse
 from lake_assets.lake import Lake, LocalLake
-from lake_assets.project import DBT_EXECUTABLE, dbt_project
-from lake_assets.settings import Settings, redact_url
+from lake_assets.project import dbt_project
+from lake_assets.settings import DBT_EXECUTABLE, Settings, redact_url
 from lake_assets.source import TlcSource
 from lake_assets.warehouse import DuckDBWarehouse
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from urllib.parse import urlparse, urlunparse
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_MIRROR_DIR = PROJECT_ROOT / "data" / "tlc_sample"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# dbt is installed beside this interpreter; its bin folder is on PATH only in an activated venv.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 # `{ext}` lets one mirror hold months in either published format (see catalog.source_url_candidates).
 SOURCE_PRESETS = {

@@ -19,11 +19,10 @@ import sys
 
 import duckdb
 
-from lake_assets.project import DBT_EXECUTABLE
-from lake_assets.settings import DBT_PROJECT_DIR, Settings, SettingsError, load_settings
+from lake_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Settings, SettingsError, load_settings
 from lake_assets.warehouse_lock import WarehouseBusyError, WarehouseLock, dbt_lock_failure
 
-# lake_assets.project is not imported here: it parses the dbt project on import.
+# lake_assets.project is not imported here: under `dagster dev` it parses a changed dbt project on import.
 log = logging.getLogger("lake_assets.warehouse_cli")
 
 

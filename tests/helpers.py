@@ -13,10 +13,11 @@ def load_defs() -> dg.Definitions:
 
 
 def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None = None, tags=None,
-                instance=None, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+                instance=None, raise_on_error: bool = True, run_config=None) -> dg.ExecuteInProcessResult:
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
         asset_selection=[dg.AssetKey(k) for k in keys],
+        run_config=run_config,
         partition_key=partition_key,
         tags=tags,
         instance=instance or dg.DagsterInstance.ephemeral(),

@@ -85,13 +85,10 @@ def test_the_full_refresh_run_config_recreates_the_seeds(two_green_months):
         return {c for (c,) in query(db, "select column_name from information_schema.columns "
                                         "where table_schema = 'core' and table_name = 'taxi_zone_lookup'")}
 
-    keys = [dg.AssetKey(k) for k in unpartitioned_keys(defs, downstream_of_monthly=False)]
-    job = defs.resolve_implicit_global_asset_job_def()
-    plain = job.execute_in_process(asset_selection=keys, instance=dg.DagsterInstance.ephemeral(),
-                                   raise_on_error=False)
+    keys = unpartitioned_keys(defs, downstream_of_monthly=False)
+    plain = materialize(defs, keys, raise_on_error=False)
     assert not plain.success and "retired_column" in columns()
-    job.execute_in_process(asset_selection=keys, instance=dg.DagsterInstance.ephemeral(),
-                           run_config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}})
+    materialize(defs, keys, run_config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}})
     assert "retired_column" not in columns() and query(db, "select count(*) from core.taxi_zone_lookup") == [(265,)]
 
 
