@@ -68,7 +68,7 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
     assert seen["stg_green_tripdata"]["row_count"].value == staged > 0  # stored per month, counted
     assert len(seen["fact_trips"]["types"]) == 27
     assert seen["fact_trips"]["types"]["pickup_datetime"] == "DATETIME"
-    assert seen["fact_trips"]["types"]["vendorid"] == "INT64"
+    assert seen["fact_trips"]["types"]["vendor_id"] == "INT64"
     lineage = seen["dm_monthly_zone_revenue"]["lineage"].column_lineage.deps_by_column
     assert [(d.asset_key, d.column_name) for d in lineage["revenue_monthly_fare"]] == [
         (dg.AssetKey("int_zone_revenue_by_source_month"), "revenue_monthly_fare")]
@@ -132,7 +132,7 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
         f"select cast(source_month as string), count(*) from `{PROJECT}.core.fact_trips` group by 1")) == months
     created = (tmp_path / "dbt-build" / "run" / "taxi_lakehouse" / "models" / "core" / "fact_trips.sql").read_text()
     assert "partition by date_trunc(source_month, month)" in created.lower()
-    assert "cluster by service_type, pickup_locationid" in created.lower()
+    assert "cluster by service_type, pickup_location_id" in created.lower()
 
 
 def test_the_emulators_stand_in_for_the_external_table_yields_the_rows_of_the_files(

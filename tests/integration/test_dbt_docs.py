@@ -90,7 +90,7 @@ def test_dbt_docs_serve_serves_the_site_on_localhost(docs_site):
                 time.sleep(0.5)
         assert index.status_code == 200 and "dbt" in index.text
         catalog = httpx.get(f"{url}/catalog.json", timeout=5).json()
-        assert "tripid" in catalog["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]
+        assert "trip_id" in catalog["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]
         manifest = httpx.get(f"{url}/manifest.json", timeout=5).json()
         assert manifest["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]["fare_amount"]["description"]
     finally:

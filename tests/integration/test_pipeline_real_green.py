@@ -70,7 +70,7 @@ def test_rematerializing_a_month_replaces_exactly_that_month(loaded):
     assert sha256(conformed(tmp, "2023-12")) == other_before
     assert sorted(p.name for p in (tmp / "lake" / "conformed" / "green").rglob("*.parquet")) == ["part-0.parquet"] * 2
     assert stg_counts(tmp) == MONTHS
-    fact_rows = query(tmp / "warehouse.duckdb", "select count(*), count(distinct tripid) from core.fact_trips")[0]
+    fact_rows = query(tmp / "warehouse.duckdb", "select count(*), count(distinct trip_id) from core.fact_trips")[0]
     assert fact_rows[0] == fact_rows[1]  # no month doubled
 
 

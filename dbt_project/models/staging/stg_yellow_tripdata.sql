@@ -14,11 +14,11 @@ renamed as (
                      'RatecodeID', 'PULocationID', 'DOLocationID', 'passenger_count', 'trip_distance',
                      'fare_amount', 'extra', 'mta_tax', 'tip_amount', 'tolls_amount',
                      'improvement_surcharge', 'total_amount', 'payment_type', 'congestion_surcharge',
-                     'airport_fee']) }} as tripid,
-        {{ safe_cast('VendorID', type_int()) }} as vendorid,
-        {{ safe_cast('RatecodeID', type_int()) }} as ratecodeid,
-        {{ safe_cast('PULocationID', type_int()) }} as pickup_locationid,
-        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_locationid,
+                     'airport_fee']) }} as trip_id,
+        {{ safe_cast('VendorID', type_int()) }} as vendor_id,
+        {{ safe_cast('RatecodeID', type_int()) }} as ratecode_id,
+        {{ safe_cast('PULocationID', type_int()) }} as pickup_location_id,
+        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_location_id,
 
         cast(tpep_pickup_datetime as {{ type_datetime() }}) as pickup_datetime,
         cast(tpep_dropoff_datetime as {{ type_datetime() }}) as dropoff_datetime,
@@ -51,4 +51,4 @@ where true
 -- exact duplicates within a month collapse to one trip; rows of one key are the same trip in every
 -- column, so which one is kept does not matter, and no order is asked for (sorting them cost more
 -- than the rest of the de-duplication)
-qualify row_number() over (partition by source_month, tripid) = 1
+qualify row_number() over (partition by source_month, trip_id) = 1
