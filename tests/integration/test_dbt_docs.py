@@ -61,7 +61,7 @@ def test_the_catalog_lists_the_columns_of_every_model_and_seed_and_the_yml_lists
             mismatched[uid] = {"not in the yml": sorted(built - listed), "not in the table": sorted(listed - built)}
     assert mismatched == {}
     fact_trips = catalog["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]
-    assert len(fact_trips) == 27 and fact_trips["pickup_datetime"]["type"] == "TIMESTAMP"
+    assert len(fact_trips) == 30 and fact_trips["pickup_datetime"]["type"] == "TIMESTAMP"
 
 
 def test_the_catalog_lists_the_sources_columns_as_the_yml_does(docs_site):

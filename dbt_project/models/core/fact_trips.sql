@@ -52,6 +52,9 @@ select
     trips.ehail_fee,
     trips.improvement_surcharge,
     trips.total_amount,
+    trips.congestion_surcharge,
+    trips.airport_fee,
+    trips.cbd_congestion_fee,
     trips.payment_type,
     trips.payment_type_description,
     trips.source_month

@@ -38,6 +38,8 @@ renamed as (
         cast(improvement_surcharge as {{ type_float() }}) as improvement_surcharge,
         cast(total_amount as {{ type_float() }}) as total_amount,
         cast(congestion_surcharge as {{ type_float() }}) as congestion_surcharge,
+        cast(airport_fee as {{ type_float() }}) as airport_fee,
+        cast(cbd_congestion_fee as {{ type_float() }}) as cbd_congestion_fee,
         {{ safe_cast('payment_type', type_int()) }} as payment_type,
         {{ get_payment_type_description('payment_type') }} as payment_type_description,
 
