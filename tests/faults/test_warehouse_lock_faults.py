@@ -166,7 +166,7 @@ def test_a_run_waits_while_another_process_holds_the_warehouse_then_succeeds(env
 
     with holding_the_warehouse(db) as holder:
         run = watch(dagster_materialize("ext_green_tripdata"), env)
-        run.wait_for(rf"register raw.ext_green_tripdata: the warehouse {db} is locked by PID {holder.pid} ")
+        run.wait_for(rf"register lake.ext_green_tripdata: the warehouse {db} is locked by PID {holder.pid} ")
         assert run.process.poll() is None  # waiting, not failed
     returncode, output = run.finish()
 
@@ -245,7 +245,7 @@ def test_people_query_beside_readers_and_wait_for_writers(env, tmp_path):
     materialize(defs, GREEN, partition_key="2020-10")
     materialize(defs, ["ext_green_tripdata"])
     env = {**env, "DUCKDB_LOCK_TIMEOUT_SECONDS": "1"}
-    count = "select count(*) as trips from raw.ext_green_tripdata"
+    count = "select count(*) as trips from lake.ext_green_tripdata"
     rows = conformed_rows(tmp_path)
 
     def run(command: list[str], cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:

@@ -113,7 +113,7 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     for dataset in ("staging", "core", "marts"):
         client.delete_dataset(dataset, delete_contents=True)
     env = {**venv_env, "DBT_TARGET": "emulator", "BIGQUERY_EMULATOR_URL": bigquery_emulator.url,
-           "GCP_PROJECT": PROJECT, "BQ_DATASET": "raw"}
+           "GCP_PROJECT": PROJECT, "BQ_DATASET": "lake"}
     results = dbt_cli(["build"], env, tmp_path / "dbt-build")
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert kinds == {"model", "seed", "test"} and len(results) >= 30
@@ -161,5 +161,5 @@ def test_the_emulators_stand_in_for_the_external_table_yields_the_rows_of_the_fi
     observed = bigquery_emulator.rows(
         f"select year, month, count(*), sum(cast(round(total_amount * 100) as int64)), sum(PULocationID), "
         f"min(lpep_pickup_datetime), "
-        f"max(lpep_pickup_datetime) from `{PROJECT}.raw.ext_green_tripdata` group by 1, 2 order by 1, 2")
+        f"max(lpep_pickup_datetime) from `{PROJECT}.lake.ext_green_tripdata` group by 1, 2 order by 1, 2")
     assert observed == expected

@@ -15,7 +15,7 @@ from lake_assets.catalog import SERVICES
 from lake_assets.lake import LocalLake
 from lake_assets.project import DBT_PROJECT_DIR
 from lake_assets.settings import PROJECT_ROOT
-from lake_assets.warehouse import RAW_SCHEMA, duckdb_view_sql
+from lake_assets.warehouse import LAKE_SCHEMA, duckdb_view_sql
 from tests.e2e.conftest import free_port
 
 DBT = str(PROJECT_ROOT / ".venv/bin/dbt")
@@ -29,7 +29,7 @@ def docs_site(tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("dbt_docs")
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
-        conn.execute(f"create schema {RAW_SCHEMA}")
+        conn.execute(f"create schema {LAKE_SCHEMA}")
         for service in SERVICES:
             conn.execute(duckdb_view_sql(service, LocalLake(root / "lake")))
     env = {**os.environ, "DUCKDB_PATH": str(warehouse), "DBT_TARGET": "local"}

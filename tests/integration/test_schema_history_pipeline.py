@@ -42,7 +42,7 @@ def test_a_2018_month_without_congestion_surcharge_loads_every_row(yellow_2018):
         "not published yet in 2018-06: published from 2019-01")
     assert metadata["layout"].value == "published"
     assert query(tmp / "warehouse.duckdb", "select count(*), count(congestion_surcharge), round(sum(fare_amount), 2) "
-                 "from raw.ext_yellow_tripdata") == [
+                 "from lake.ext_yellow_tripdata") == [
         (10_000, 0, round(yellow_2018_layout()["fare_amount"].cast(pl.Float64).sum(), 2))]
 
 
@@ -51,7 +51,7 @@ def test_the_month_without_fare_amount_fails_and_leaves_lake_and_warehouse_as_th
     raw = tmp / "lake" / "raw" / "yellow" / "yellow_tripdata_2018-06.csv.gz"
     conformed = tmp / "lake" / "conformed" / "yellow" / "year=2018" / "month=06" / "part-0.parquet"
     before = (sha256(raw), sha256(conformed))
-    view = "select count(*), round(sum(fare_amount), 2) from raw.ext_yellow_tripdata"
+    view = "select count(*), round(sum(fare_amount), 2) from lake.ext_yellow_tripdata"
     warehouse_before = query(tmp / "warehouse.duckdb", view)
 
     # The source republishes the month without fare_amount: the landing refuses it.
@@ -90,7 +90,7 @@ def test_fhvhv_months_of_both_layouts_land_conform_and_register(lakehouse_env, t
     materialize(defs, ["ext_fhvhv_tripdata"])
     rows = query(tmp_path / "warehouse.duckdb",
                  "select year, month, count(*), count(SR_Flag), count(driver_pay), count(distinct hvfhs_license_num) "
-                 "from raw.ext_fhvhv_tripdata group by all order by 1, 2")
+                 "from lake.ext_fhvhv_tripdata group by all order by 1, 2")
     assert rows[0][:3] == (2019, 3, 400) and rows[0][3] > 0 and rows[0][4] == 0
     assert rows[1][:5] == (2020, 10, 600, 0, 600) and rows[1][5] == 4
 

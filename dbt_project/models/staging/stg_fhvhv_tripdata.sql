@@ -5,7 +5,7 @@
 -- month run reads only that month's files. Months of the TLC's 2019 release (7 columns) have
 -- only the licence, base, times, zones and SR_Flag: the other columns are null there.
 with source as (
-    select * from {{ source('raw', 'ext_fhvhv_tripdata') }}
+    select * from {{ source('lake', 'ext_fhvhv_tripdata') }}
     where {{ month_window_filter(month_start('year', 'month')) }}
 ),
 

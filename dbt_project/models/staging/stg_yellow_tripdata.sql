@@ -4,7 +4,7 @@
 -- tables and the tests read them. The month filter is on the lake's partition columns, so a
 -- month run reads only that month's files.
 with source as (
-    select * from {{ source('raw', 'ext_yellow_tripdata') }}
+    select * from {{ source('lake', 'ext_yellow_tripdata') }}
     where {{ month_window_filter(month_start('year', 'month')) }}
 ),
 
