@@ -66,7 +66,7 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
     assert seen["dim_zones"]["row_count"].value == 265
     staged = emulator.rows(f"select count(*) from `{PROJECT}.staging.stg_green_tripdata`")[0][0]
     assert seen["stg_green_tripdata"]["row_count"].value == staged > 0  # stored per month, counted
-    assert len(seen["fact_trips"]["types"]) == 27
+    assert len(seen["fact_trips"]["types"]) == 30
     assert seen["fact_trips"]["types"]["pickup_datetime"] == "DATETIME"
     assert seen["fact_trips"]["types"]["vendor_id"] == "INT64"
     lineage = seen["dm_monthly_zone_revenue"]["lineage"].column_lineage.deps_by_column
