@@ -166,9 +166,9 @@ SET memory_limit = '{limits.memory_limit}'; SET threads = {limits.threads}; SET 
 CREATE TABLE zones AS SELECT * FROM read_csv('{ZONES}', header = true) WHERE Borough != 'Unknown';
 CREATE TABLE fact_trips AS
 WITH typed AS (
-    SELECT {key} AS tripid,
-        cast(VendorID AS bigint) AS vendorid, try_cast(RatecodeID AS bigint) AS ratecodeid,
-        cast(PULocationID AS bigint) AS pickup_locationid, cast(DOLocationID AS bigint) AS dropoff_locationid,
+    SELECT {key} AS trip_id,
+        cast(VendorID AS bigint) AS vendor_id, try_cast(RatecodeID AS bigint) AS ratecode_id,
+        cast(PULocationID AS bigint) AS pickup_location_id, cast(DOLocationID AS bigint) AS dropoff_location_id,
         cast(tpep_pickup_datetime AS timestamp) AS pickup_datetime,
         cast(tpep_dropoff_datetime AS timestamp) AS dropoff_datetime, store_and_fwd_flag,
         try_cast(passenger_count AS bigint) AS passenger_count, cast(trip_distance AS double) AS trip_distance,
@@ -181,17 +181,17 @@ WITH typed AS (
     FROM read_parquet([{file_list}], filename = true)
 ),
 trips AS (
-    SELECT * FROM typed QUALIFY row_number() OVER (PARTITION BY source_month, tripid ORDER BY pickup_datetime) = 1
+    SELECT * FROM typed QUALIFY row_number() OVER (PARTITION BY source_month, trip_id ORDER BY pickup_datetime) = 1
 )
 SELECT trips.*, 'Yellow' AS service_type, pu.Borough AS pickup_borough, pu.Zone AS pickup_zone,
        dz.Borough AS dropoff_borough, dz.Zone AS dropoff_zone
 FROM trips
-JOIN zones pu ON trips.pickup_locationid = pu.LocationID
-JOIN zones dz ON trips.dropoff_locationid = dz.LocationID;
+JOIN zones pu ON trips.pickup_location_id = pu.LocationID
+JOIN zones dz ON trips.dropoff_location_id = dz.LocationID;
 CREATE TABLE dm_monthly_zone_revenue AS
 SELECT pickup_zone AS revenue_zone, cast(date_trunc('month', pickup_datetime) AS date) AS revenue_month, service_type,
        sum(fare_amount), sum(extra), sum(mta_tax), sum(tip_amount), sum(tolls_amount), sum(improvement_surcharge),
-       sum(total_amount), count(tripid), avg(passenger_count), avg(trip_distance)
+       sum(total_amount), count(trip_id), avg(passenger_count), avg(trip_distance)
 FROM fact_trips GROUP BY 1, 2, 3;
 """
 

@@ -243,7 +243,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("LAKEHOUSE_TARGET=gcp needs GCP_PROJECT (the BigQuery project id).")
     if gcp_project and not GCP_PROJECT_RE.match(gcp_project):
         raise SettingsError(f"GCP_PROJECT={gcp_project!r} is not a valid Google Cloud project id.")
-    bq_dataset = env.get("BQ_DATASET", "raw")
+    bq_dataset = env.get("BQ_DATASET", "lake")
     if not BQ_DATASET_RE.match(bq_dataset):
         raise SettingsError(
             f"BQ_DATASET={bq_dataset!r} is not a valid BigQuery dataset name (letters, digits, underscores)."

@@ -17,7 +17,7 @@ from lake_assets.schemas import CANONICAL_SCHEMAS, PARTITION_COLUMNS
 from lake_assets.warehouse_lock import WarehouseLock
 
 DUCKDB_TYPES = {pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.String: "VARCHAR", pl.Datetime("us"): "TIMESTAMP"}
-RAW_SCHEMA = "raw"
+LAKE_SCHEMA = "lake"
 
 
 def external_table_name(service: str) -> str:
@@ -30,7 +30,7 @@ def _sql_string(value: str) -> str:
 
 def duckdb_view_sql(service: str, lake: Lake) -> str:
     """A view over every conformed month; before the first month lands, an empty view of the same shape."""
-    name = f"{RAW_SCHEMA}.{external_table_name(service)}"
+    name = f"{LAKE_SCHEMA}.{external_table_name(service)}"
     prefix = conformed_prefix(service)
     if not lake.list(prefix):
         columns = {**CANONICAL_SCHEMAS[service], **PARTITION_COLUMNS}
@@ -59,7 +59,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class DuckDBWarehouse(WarehouseResource):
-    """The embedded warehouse: a DuckDB file whose `raw` schema holds views over the local lake."""
+    """The embedded warehouse: a DuckDB file whose `lake` schema holds views over the local lake."""
 
     duckdb: DuckDBResource
     # How long its work waits for another process that holds the file (DUCKDB_LOCK_* settings).
@@ -72,9 +72,9 @@ class DuckDBWarehouse(WarehouseResource):
 
     def register_external_table(self, service: str, lake: Lake) -> dict:
         sql = duckdb_view_sql(service, lake)
-        table = f"{RAW_SCHEMA}.{external_table_name(service)}"
+        table = f"{LAKE_SCHEMA}.{external_table_name(service)}"
         with self.writer_lock().hold(f"register {table}"), self.duckdb.get_connection() as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_SCHEMA}")
             conn.execute(sql)
             rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             months = conn.execute(f"SELECT count(DISTINCT (year, month)) FROM {table}").fetchone()[0]

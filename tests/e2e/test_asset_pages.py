@@ -70,7 +70,7 @@ def open_asset(page: Page, dev, path: str, ready_text: str) -> None:
 def test_fact_trips_page_lists_every_column_with_its_type(charts_built):
     dev = charts_built
     columns = _warehouse_columns(dev, "core", "fact_trips")
-    assert len(columns) == 27
+    assert len(columns) == 30
     with browser_page(dev) as page:
         open_asset(page, dev, "fact_trips", "Columns")
         table = page.locator("table", has_text="Column name").first

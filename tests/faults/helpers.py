@@ -23,7 +23,7 @@ def staging_debris(lake: Path) -> list[Path]:
 
 
 def view_rows(duckdb_path: Path, service: str = "green") -> list[tuple]:
-    return query(duckdb_path, f"select year, month, count(*) from raw.ext_{service}_tripdata group by all order by all")
+    return query(duckdb_path, f"select year, month, count(*) from lake.ext_{service}_tripdata group by all order by all")
 
 
 def step_errors(result: dg.ExecuteInProcessResult) -> str:

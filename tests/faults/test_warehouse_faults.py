@@ -40,7 +40,7 @@ def test_a_failing_dbt_test_blocks_downstream_and_keeps_the_previous_tables(lake
     assert not result.success
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     failed = [name for name, check in checks.items() if not check.passed]
-    assert failed == ["relationships_stg_fhv_tripdata_pickup_locationid__locationid__ref_dim_zones_"]
+    assert failed == ["relationships_stg_fhv_tripdata_pickup_location_id__LocationID__ref_taxi_zone_lookup_"]
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "stg_fhv_tripdata" in built and "fact_fhv_trips" not in built  # dbt skipped what reads the bad month
     assert query(db, "select count(*) from core.fact_fhv_trips")[0][0] == fhv_before

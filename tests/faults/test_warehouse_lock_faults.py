@@ -137,16 +137,16 @@ def conformed_rows(tmp_path: Path, month: str = "2020-10") -> int:
 
 
 def fact_trips_by_month(db: Path) -> list[tuple]:
-    return query(db, "select source_month, count(*), count(distinct tripid) from core.fact_trips group by 1 order by 1")
+    return query(db, "select source_month, count(*), count(distinct trip_id) from core.fact_trips group by 1 order by 1")
 
 
 def trips_with_known_zones_by_month(db: Path) -> list[tuple]:
     """What fact_trips holds by its definition: the staged trips whose two zones are known."""
     return query(db, """
-        select s.source_month, count(*), count(distinct s.tripid)
+        select s.source_month, count(*), count(distinct s.trip_id)
         from (select * from staging.stg_green_tripdata union all select * from staging.stg_yellow_tripdata) s
-        join core.dim_zones p on s.pickup_locationid = p.locationid and p.borough != 'Unknown'
-        join core.dim_zones d on s.dropoff_locationid = d.locationid and d.borough != 'Unknown'
+        join core.dim_zones p on s.pickup_location_id = p.location_id and p.borough != 'Unknown'
+        join core.dim_zones d on s.dropoff_location_id = d.location_id and d.borough != 'Unknown'
         group by 1 order by 1""")
 
 
@@ -166,7 +166,7 @@ def test_a_run_waits_while_another_process_holds_the_warehouse_then_succeeds(env
 
     with holding_the_warehouse(db) as holder:
         run = watch(dagster_materialize("ext_green_tripdata"), env)
-        run.wait_for(rf"register raw.ext_green_tripdata: the warehouse {db} is locked by PID {holder.pid} ")
+        run.wait_for(rf"register lake.ext_green_tripdata: the warehouse {db} is locked by PID {holder.pid} ")
         assert run.process.poll() is None  # waiting, not failed
     returncode, output = run.finish()
 
@@ -245,7 +245,7 @@ def test_people_query_beside_readers_and_wait_for_writers(env, tmp_path):
     materialize(defs, GREEN, partition_key="2020-10")
     materialize(defs, ["ext_green_tripdata"])
     env = {**env, "DUCKDB_LOCK_TIMEOUT_SECONDS": "1"}
-    count = "select count(*) as trips from raw.ext_green_tripdata"
+    count = "select count(*) as trips from lake.ext_green_tripdata"
     rows = conformed_rows(tmp_path)
 
     def run(command: list[str], cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:
@@ -304,5 +304,5 @@ def test_a_dbt_build_that_loses_the_file_before_its_first_model_is_run_again(sta
     assert returncode == 0, output[-4000:]
     assert output.count("dbt build stalled before it connects") == 1  # the second dbt went straight on
     assert "Could not set lock on file" in output  # the first dbt failed on the lock, before any model
-    green = query(db, "select count(*), count(distinct tripid) from staging.stg_green_tripdata")[0]
+    green = query(db, "select count(*), count(distinct trip_id) from staging.stg_green_tripdata")[0]
     assert green[0] == green[1] == conformed_rows(tmp_path)

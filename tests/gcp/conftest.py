@@ -23,7 +23,7 @@ BUCKET = "taxi-lake"
 PROJECT = "local"
 BQEMULATOR = PROJECT_ROOT / ".venv-bqemu" / "bin" / "bqemulator"
 BQEMULATOR_HOME = PROJECT_ROOT / ".venv-bqemu" / "home"  # holds the DuckDB spatial extension it needs
-DBT_DATASETS = ("raw", "staging", "core", "marts")
+DBT_DATASETS = ("lake", "staging", "core", "marts")
 
 
 def free_port() -> int:
@@ -148,13 +148,13 @@ def bigquery_emulator(gcs_emulator, tmp_path_factory):
 
 @pytest.fixture
 def bigquery_lakehouse(gcp_lakehouse, bigquery_emulator, monkeypatch):
-    """The gcp target on both emulators, with the project's datasets empty: `raw` made (creating
+    """The gcp target on both emulators, with the project's datasets empty: `lake` made (creating
     datasets is the operator's job, README "Google Cloud"), dbt's own datasets dropped."""
     client = bigquery_emulator.client()
     for dataset in DBT_DATASETS:
         client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
-    client.create_dataset("raw")
+    client.create_dataset("lake")
     monkeypatch.setenv("BIGQUERY_EMULATOR_URL", bigquery_emulator.url)
     monkeypatch.setenv("BQEMU_GCS_LOCAL_ROOT", bigquery_emulator.gcs_root)
-    monkeypatch.setenv("BQ_DATASET", "raw")
+    monkeypatch.setenv("BQ_DATASET", "lake")
     return gcp_lakehouse

@@ -66,9 +66,9 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
     assert seen["dim_zones"]["row_count"].value == 265
     staged = emulator.rows(f"select count(*) from `{PROJECT}.staging.stg_green_tripdata`")[0][0]
     assert seen["stg_green_tripdata"]["row_count"].value == staged > 0  # stored per month, counted
-    assert len(seen["fact_trips"]["types"]) == 27
+    assert len(seen["fact_trips"]["types"]) == 30
     assert seen["fact_trips"]["types"]["pickup_datetime"] == "DATETIME"
-    assert seen["fact_trips"]["types"]["vendorid"] == "INT64"
+    assert seen["fact_trips"]["types"]["vendor_id"] == "INT64"
     lineage = seen["dm_monthly_zone_revenue"]["lineage"].column_lineage.deps_by_column
     assert [(d.asset_key, d.column_name) for d in lineage["revenue_monthly_fare"]] == [
         (dg.AssetKey("int_zone_revenue_by_source_month"), "revenue_monthly_fare")]
@@ -113,7 +113,7 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     for dataset in ("staging", "core", "marts"):
         client.delete_dataset(dataset, delete_contents=True)
     env = {**venv_env, "DBT_TARGET": "emulator", "BIGQUERY_EMULATOR_URL": bigquery_emulator.url,
-           "GCP_PROJECT": PROJECT, "BQ_DATASET": "raw"}
+           "GCP_PROJECT": PROJECT, "BQ_DATASET": "lake"}
     results = dbt_cli(["build"], env, tmp_path / "dbt-build")
     kinds = {r["unique_id"].split(".")[0] for r in results}
     assert kinds == {"model", "seed", "test"} and len(results) >= 30
@@ -132,7 +132,7 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
         f"select cast(source_month as string), count(*) from `{PROJECT}.core.fact_trips` group by 1")) == months
     created = (tmp_path / "dbt-build" / "run" / "taxi_lakehouse" / "models" / "core" / "fact_trips.sql").read_text()
     assert "partition by date_trunc(source_month, month)" in created.lower()
-    assert "cluster by service_type, pickup_locationid" in created.lower()
+    assert "cluster by service_type, pickup_location_id" in created.lower()
 
 
 def test_the_emulators_stand_in_for_the_external_table_yields_the_rows_of_the_files(
@@ -161,5 +161,5 @@ def test_the_emulators_stand_in_for_the_external_table_yields_the_rows_of_the_fi
     observed = bigquery_emulator.rows(
         f"select year, month, count(*), sum(cast(round(total_amount * 100) as int64)), sum(PULocationID), "
         f"min(lpep_pickup_datetime), "
-        f"max(lpep_pickup_datetime) from `{PROJECT}.raw.ext_green_tripdata` group by 1, 2 order by 1, 2")
+        f"max(lpep_pickup_datetime) from `{PROJECT}.lake.ext_green_tripdata` group by 1, 2 order by 1, 2")
     assert observed == expected

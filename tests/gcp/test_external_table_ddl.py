@@ -17,9 +17,9 @@ pytestmark = pytest.mark.gcp
 @pytest.mark.parametrize("service", ["green", "yellow", "fhv", "fhvhv"])
 def test_the_ddl_parses_as_bigquery_and_points_at_the_conformed_prefix(service):
     prefix = f"gs://taxi-lake/lakehouse/conformed/{service}"
-    ddl = external_table_ddl("my-project-1", "raw", service, prefix)
+    ddl = external_table_ddl("my-project-1", "lake", service, prefix)
     head, partition_clause, options = ddl.split("\n", 2)
-    assert head == f"CREATE OR REPLACE EXTERNAL TABLE `my-project-1.raw.ext_{service}_tripdata`"
+    assert head == f"CREATE OR REPLACE EXTERNAL TABLE `my-project-1.lake.ext_{service}_tripdata`"
     assert partition_clause == "WITH PARTITION COLUMNS (year INT64, month INT64)"
     statement = sqlglot.parse_one(f"{head}\n{options}", dialect="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
     assert isinstance(statement, exp.Create) and statement.args.get("replace")
@@ -34,8 +34,8 @@ def test_the_ddl_parses_as_bigquery_and_points_at_the_conformed_prefix(service):
 @pytest.mark.parametrize(
     ("project", "dataset", "prefix"),
     [("my-project-1", "raw`; DROP SCHEMA core; --", "gs://b/p"),
-     ("x'; DROP", "raw", "gs://b/p"),
-     ("my-project-1", "raw", "gs://b/p'] ); DROP TABLE t; --")],
+     ("x'; DROP", "lake", "gs://b/p"),
+     ("my-project-1", "lake", "gs://b/p'] ); DROP TABLE t; --")],
 )
 def test_identifiers_and_uris_are_validated_before_they_reach_sql(project, dataset, prefix):
     with pytest.raises(ValueError, match="not"):
@@ -45,11 +45,11 @@ def test_identifiers_and_uris_are_validated_before_they_reach_sql(project, datas
 @pytest.mark.parametrize("root", ["relative/dir", "/tmp/x'; DROP TABLE t; --", "/tmp/x')"])
 def test_the_emulators_stand_in_validates_its_folder_before_it_reaches_sql(root):
     with pytest.raises(ValueError, match="not an absolute folder"):
-        emulator_stand_in_ddl("local", "raw", "green", "gs://taxi-lake/lakehouse/conformed/green", root)
+        emulator_stand_in_ddl("local", "lake", "green", "gs://taxi-lake/lakehouse/conformed/green", root)
 
 
 def test_the_emulators_stand_in_reads_the_same_prefix_where_the_emulator_keeps_gs_objects():
-    ddl = emulator_stand_in_ddl("local", "raw", "fhv", "gs://taxi-lake/lakehouse/conformed/fhv", "/srv/gcs")
+    ddl = emulator_stand_in_ddl("local", "lake", "fhv", "gs://taxi-lake/lakehouse/conformed/fhv", "/srv/gcs")
     statement = sqlglot.parse_one(ddl, dialect="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
     assert isinstance(statement, exp.Create) and statement.args["kind"] == "VIEW"
     assert "read_parquet('/srv/gcs/taxi-lake/lakehouse/conformed/fhv/*/*/*.parquet', hive_partitioning = true" in ddl

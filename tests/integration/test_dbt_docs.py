@@ -15,7 +15,7 @@ from lake_assets.catalog import SERVICES
 from lake_assets.lake import LocalLake
 from lake_assets.project import DBT_PROJECT_DIR
 from lake_assets.settings import PROJECT_ROOT
-from lake_assets.warehouse import RAW_SCHEMA, duckdb_view_sql
+from lake_assets.warehouse import LAKE_SCHEMA, duckdb_view_sql
 from tests.e2e.conftest import free_port
 
 DBT = str(PROJECT_ROOT / ".venv/bin/dbt")
@@ -29,7 +29,7 @@ def docs_site(tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("dbt_docs")
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
-        conn.execute(f"create schema {RAW_SCHEMA}")
+        conn.execute(f"create schema {LAKE_SCHEMA}")
         for service in SERVICES:
             conn.execute(duckdb_view_sql(service, LocalLake(root / "lake")))
     env = {**os.environ, "DUCKDB_PATH": str(warehouse), "DBT_TARGET": "local"}
@@ -61,7 +61,7 @@ def test_the_catalog_lists_the_columns_of_every_model_and_seed_and_the_yml_lists
             mismatched[uid] = {"not in the yml": sorted(built - listed), "not in the table": sorted(listed - built)}
     assert mismatched == {}
     fact_trips = catalog["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]
-    assert len(fact_trips) == 27 and fact_trips["pickup_datetime"]["type"] == "TIMESTAMP"
+    assert len(fact_trips) == 30 and fact_trips["pickup_datetime"]["type"] == "TIMESTAMP"
 
 
 def test_the_catalog_lists_the_sources_columns_as_the_yml_does(docs_site):
@@ -90,7 +90,7 @@ def test_dbt_docs_serve_serves_the_site_on_localhost(docs_site):
                 time.sleep(0.5)
         assert index.status_code == 200 and "dbt" in index.text
         catalog = httpx.get(f"{url}/catalog.json", timeout=5).json()
-        assert "tripid" in catalog["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]
+        assert "trip_id" in catalog["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]
         manifest = httpx.get(f"{url}/manifest.json", timeout=5).json()
         assert manifest["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]["fare_amount"]["description"]
     finally:

@@ -49,12 +49,12 @@ def test_the_trip_key_and_deduplication_are_stored_once_per_month(two_green_mont
     kinds = dict(query(db, "select table_name, table_type from information_schema.tables "
                            "where table_schema in ('staging', 'core')"))
     assert kinds["stg_green_tripdata"] == "BASE TABLE"  # stored, not a view recomputed by every reader
-    per_month = dict(query(db, "select strftime(source_month, '%Y-%m'), count(*) - count(distinct tripid) "
+    per_month = dict(query(db, "select strftime(source_month, '%Y-%m'), count(*) - count(distinct trip_id) "
                                "from staging.stg_green_tripdata group by 1"))
     assert per_month == {"2020-10": 0, "2023-12": 0}
     # fact_trips reads the stored key: every fact trip is a staging trip of the same month
     orphans = query(db, "select count(*) from core.fact_trips f left join staging.stg_green_tripdata s "
-                        "using (tripid, source_month) where s.tripid is null")
+                        "using (trip_id, source_month) where s.trip_id is null")
     assert orphans == [(0,)]
 
 
@@ -102,12 +102,12 @@ def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_gr
     assert result.success
     # the dbt tests (the freshness check of fact_trips is about the calendar, not these months)
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations() if c.check_name != "freshness_check"}
-    assert checks["unique_stg_green_tripdata_tripid"] is True  # it ran, on 2020-10 only
+    assert checks["unique_stg_green_tripdata_trip_id"] is True  # it ran, on 2020-10 only
     assert all(checks.values()), checks
 
     plain = dbt(["test", "--select", "stg_green_tripdata"], db, venv_env)
     assert plain.returncode != 0
-    assert "FAIL 1 unique_stg_green_tripdata_tripid" in plain.stdout
+    assert "FAIL 1 unique_stg_green_tripdata_trip_id" in plain.stdout
 
 
 def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatch, venv_env):

@@ -51,7 +51,7 @@ def test_real_months_arrive_whole_in_lake_view_and_staging(loaded):
     for month, rows in MONTHS.items():
         assert pl.scan_parquet(conformed(tmp, month)).select(pl.len()).collect().item() == rows
     assert pl.read_parquet_schema(conformed(tmp, "2020-10")) == pl.read_parquet_schema(conformed(tmp, "2023-12"))
-    view = query(tmp / "warehouse.duckdb", "select year, month, count(*) from raw.ext_green_tripdata group by all order by 1, 2")
+    view = query(tmp / "warehouse.duckdb", "select year, month, count(*) from lake.ext_green_tripdata group by all order by 1, 2")
     assert view == [(2020, 10, 95_120), (2023, 12, 64_215)]
     assert stg_counts(tmp) == MONTHS
     fact = dict(query(tmp / "warehouse.duckdb",
@@ -70,7 +70,7 @@ def test_rematerializing_a_month_replaces_exactly_that_month(loaded):
     assert sha256(conformed(tmp, "2023-12")) == other_before
     assert sorted(p.name for p in (tmp / "lake" / "conformed" / "green").rglob("*.parquet")) == ["part-0.parquet"] * 2
     assert stg_counts(tmp) == MONTHS
-    fact_rows = query(tmp / "warehouse.duckdb", "select count(*), count(distinct tripid) from core.fact_trips")[0]
+    fact_rows = query(tmp / "warehouse.duckdb", "select count(*), count(distinct trip_id) from core.fact_trips")[0]
     assert fact_rows[0] == fact_rows[1]  # no month doubled
 
 

@@ -1,5 +1,6 @@
 """The schema history through Dagster: a real yellow 2018 month in the 2018 layout, the same month
-damaged, and made-up fhvhv months in both of the TLC's layouts, landed, conformed and registered."""
+damaged, made-up fhvhv months in both of the TLC's layouts, landed, conformed and registered, and the
+late fee columns of yellow carried from the lake to fact_trips."""
 
 import hashlib
 import shutil
@@ -7,8 +8,9 @@ import shutil
 import polars as pl
 import pytest
 
-from tests.helpers import load_defs, materialize, query
-from tests.tlc_layouts import fhvhv_month, write_csv_gz, yellow_2018_layout
+from tests.conftest import SHARED_TLC
+from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
+from tests.tlc_layouts import fhvhv_month, write_csv_gz, yellow_2018_layout, yellow_official_layout
 
 YELLOW_KEYS = ["raw_yellow_tripdata", "yellow_tripdata", "ext_yellow_tripdata"]
 
@@ -40,7 +42,7 @@ def test_a_2018_month_without_congestion_surcharge_loads_every_row(yellow_2018):
         "not published yet in 2018-06: published from 2019-01")
     assert metadata["layout"].value == "published"
     assert query(tmp / "warehouse.duckdb", "select count(*), count(congestion_surcharge), round(sum(fare_amount), 2) "
-                 "from raw.ext_yellow_tripdata") == [
+                 "from lake.ext_yellow_tripdata") == [
         (10_000, 0, round(yellow_2018_layout()["fare_amount"].cast(pl.Float64).sum(), 2))]
 
 
@@ -49,7 +51,7 @@ def test_the_month_without_fare_amount_fails_and_leaves_lake_and_warehouse_as_th
     raw = tmp / "lake" / "raw" / "yellow" / "yellow_tripdata_2018-06.csv.gz"
     conformed = tmp / "lake" / "conformed" / "yellow" / "year=2018" / "month=06" / "part-0.parquet"
     before = (sha256(raw), sha256(conformed))
-    view = "select count(*), round(sum(fare_amount), 2) from raw.ext_yellow_tripdata"
+    view = "select count(*), round(sum(fare_amount), 2) from lake.ext_yellow_tripdata"
     warehouse_before = query(tmp / "warehouse.duckdb", view)
 
     # The source republishes the month without fare_amount: the landing refuses it.
@@ -88,6 +90,36 @@ def test_fhvhv_months_of_both_layouts_land_conform_and_register(lakehouse_env, t
     materialize(defs, ["ext_fhvhv_tripdata"])
     rows = query(tmp_path / "warehouse.duckdb",
                  "select year, month, count(*), count(SR_Flag), count(driver_pay), count(distinct hvfhs_license_num) "
-                 "from raw.ext_fhvhv_tripdata group by all order by 1, 2")
+                 "from lake.ext_fhvhv_tripdata group by all order by 1, 2")
     assert rows[0][:3] == (2019, 3, 400) and rows[0][3] > 0 and rows[0][4] == 0
     assert rows[1][:5] == (2020, 10, 600, 0, 600) and rows[1][5] == 4
+
+
+def test_the_late_fees_of_yellow_reach_staging_and_fact_trips(lakehouse_env, tmp_path, shared_tlc):
+    """Yellow 2025-01 in the official layout: the real trips of the 2020-01 sample with the fees of 2025,
+    whose values are MADE UP (airport_fee 1.75 on every 4th trip, cbd_congestion_fee 0.75 on every 3rd,
+    congestion_surcharge 2.5 on every 2nd), as the TLC's files carry them from 2025-01."""
+    index = pl.int_range(pl.len())
+    trips = yellow_official_layout("2020-01").with_columns(
+        pl.when(index % 2 == 0).then(2.5).otherwise(0.0).alias("congestion_surcharge"),
+        pl.when(index % 4 == 0).then(1.75).otherwise(0.0).alias("airport_fee"),
+        pl.when(index % 3 == 0).then(0.75).otherwise(0.0).alias("cbd_congestion_fee"),
+    )
+    mirror = tmp_path / "mirror" / "yellow"
+    mirror.mkdir(parents=True)
+    trips.write_parquet(mirror / "yellow_tripdata_2025-01.parquet")
+    lakehouse_env(tmp_path / "mirror")
+    defs = load_defs()
+    materialize(defs, ["raw_yellow_tripdata", "yellow_tripdata"], partition_key="2025-01")
+    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
+    materialize(defs, monthly_keys(defs), partition_key="2025-01")
+
+    fees = ("congestion_surcharge", "airport_fee", "cbd_congestion_fee")
+    sums = ", ".join(f"round(sum({fee}), 2)" for fee in fees)
+    zones = pl.read_csv(SHARED_TLC / "taxi_zone_lookup.csv").filter(pl.col("Borough") != "Unknown")["LocationID"]
+    known = trips.filter(pl.col("PULocationID").is_in(zones.implode()) & pl.col("DOLocationID").is_in(zones.implode()))
+    db = tmp_path / "warehouse.duckdb"
+    assert query(db, f"select count(*), {sums} from staging.stg_yellow_tripdata") == [
+        (trips.height, *(round(trips[fee].sum(), 2) for fee in fees))]
+    assert query(db, f"select count(*), {sums} from core.fact_trips") == [
+        (known.height, *(round(known[fee].sum(), 2) for fee in fees))]

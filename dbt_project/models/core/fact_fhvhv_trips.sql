@@ -2,7 +2,7 @@
     Monthly: a run for some months reads those months of staging (the trip key and the
     de-duplication are stored there) and replaces exactly those months here. Its own fact, not one
     with fact_fhv_trips: see _core.yml. -#}
-{{ config(cluster_by=(['hvfhs_license_num', 'pickup_locationid'] if target.type == 'bigquery' else none),
+{{ config(cluster_by=(['hvfhs_license_num', 'pickup_location_id'] if target.type == 'bigquery' else none),
           **monthly_incremental()) }}
 
 with trips as (
@@ -20,7 +20,7 @@ licenses as (
 )
 
 select
-    trips.tripid,
+    trips.trip_id,
     trips.hvfhs_license_num,
     coalesce(licenses.company, 'Unknown') as company,
     trips.dispatching_base_num,
@@ -29,10 +29,10 @@ select
     trips.on_scene_datetime,
     trips.pickup_datetime,
     trips.dropoff_datetime,
-    trips.pickup_locationid,
+    trips.pickup_location_id,
     pickup_zone.borough as pickup_borough,
     pickup_zone.zone as pickup_zone,
-    trips.dropoff_locationid,
+    trips.dropoff_location_id,
     dropoff_zone.borough as dropoff_borough,
     dropoff_zone.zone as dropoff_zone,
     trips.trip_miles,
@@ -54,6 +54,6 @@ select
     trips.sr_flag,
     trips.source_month
 from trips
-inner join zones as pickup_zone on trips.pickup_locationid = pickup_zone.locationid
-inner join zones as dropoff_zone on trips.dropoff_locationid = dropoff_zone.locationid
+inner join zones as pickup_zone on trips.pickup_location_id = pickup_zone.location_id
+inner join zones as dropoff_zone on trips.dropoff_location_id = dropoff_zone.location_id
 left join licenses on trips.hvfhs_license_num = licenses.hvfhs_license_num

@@ -1,6 +1,6 @@
 {#- Monthly: a run for some months reads those months of staging (the trip key and the
     de-duplication are stored there) and replaces exactly those months here. -#}
-{{ config(cluster_by=(['service_type', 'pickup_locationid'] if target.type == 'bigquery' else none),
+{{ config(cluster_by=(['service_type', 'pickup_location_id'] if target.type == 'bigquery' else none),
           **monthly_incremental()) }}
 
 {#- A service whose staging table does not exist yet (no month of it was ever loaded: automation
@@ -31,14 +31,14 @@ zones as (
 )
 
 select
-    trips.tripid,
-    trips.vendorid,
+    trips.trip_id,
+    trips.vendor_id,
     trips.service_type,
-    trips.ratecodeid,
-    trips.pickup_locationid,
+    trips.ratecode_id,
+    trips.pickup_location_id,
     pickup_zone.borough as pickup_borough,
     pickup_zone.zone as pickup_zone,
-    trips.dropoff_locationid,
+    trips.dropoff_location_id,
     dropoff_zone.borough as dropoff_borough,
     dropoff_zone.zone as dropoff_zone,
     trips.pickup_datetime,
@@ -55,9 +55,12 @@ select
     trips.ehail_fee,
     trips.improvement_surcharge,
     trips.total_amount,
+    trips.congestion_surcharge,
+    trips.airport_fee,
+    trips.cbd_congestion_fee,
     trips.payment_type,
     trips.payment_type_description,
     trips.source_month
 from trips
-inner join zones as pickup_zone on trips.pickup_locationid = pickup_zone.locationid
-inner join zones as dropoff_zone on trips.dropoff_locationid = dropoff_zone.locationid
+inner join zones as pickup_zone on trips.pickup_location_id = pickup_zone.location_id
+inner join zones as dropoff_zone on trips.dropoff_location_id = dropoff_zone.location_id

@@ -19,7 +19,7 @@ select
     sum(improvement_surcharge) as revenue_monthly_improvement_surcharge,
     sum(total_amount) as revenue_monthly_total_amount,
 
-    count(tripid) as total_monthly_trips,
+    count(trip_id) as total_monthly_trips,
     -- averages are taken in the mart from these, over every source month of a pickup month
     sum(passenger_count) as passenger_count_sum,
     count(passenger_count) as passenger_count_trips,

@@ -24,7 +24,7 @@ select
     hvfhs_license_num,
     company,
 
-    count(tripid) as total_monthly_trips,
+    count(trip_id) as total_monthly_trips,
     sum(base_passenger_fare) as revenue_monthly_base_passenger_fare,
     -- what the passenger paid without tips; null in months of the 2019 release (no fares published)
     sum(

@@ -5,7 +5,7 @@
 -- month run reads only that month's files. Months of the TLC's 2019 release (7 columns) have
 -- only the licence, base, times, zones and SR_Flag: the other columns are null there.
 with source as (
-    select * from {{ source('raw', 'ext_fhvhv_tripdata') }}
+    select * from {{ source('lake', 'ext_fhvhv_tripdata') }}
     where {{ month_window_filter(month_start('year', 'month')) }}
 ),
 
@@ -16,7 +16,7 @@ renamed as (
                      'trip_miles', 'trip_time', 'base_passenger_fare', 'tolls', 'bcf', 'sales_tax',
                      'congestion_surcharge', 'airport_fee', 'tips', 'driver_pay', 'shared_request_flag',
                      'shared_match_flag', 'access_a_ride_flag', 'wav_request_flag', 'wav_match_flag',
-                     'cbd_congestion_fee', 'SR_Flag']) }} as tripid,
+                     'cbd_congestion_fee', 'SR_Flag']) }} as trip_id,
         hvfhs_license_num,
         dispatching_base_num,
         originating_base_num,
@@ -25,8 +25,8 @@ renamed as (
         cast(on_scene_datetime as {{ type_datetime() }}) as on_scene_datetime,
         cast(pickup_datetime as {{ type_datetime() }}) as pickup_datetime,
         cast(dropoff_datetime as {{ type_datetime() }}) as dropoff_datetime,
-        {{ safe_cast('PULocationID', type_int()) }} as pickup_locationid,
-        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_locationid,
+        {{ safe_cast('PULocationID', type_int()) }} as pickup_location_id,
+        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_location_id,
 
         cast(trip_miles as {{ type_float() }}) as trip_miles,
         {{ safe_cast('trip_time', type_int()) }} as trip_time,
@@ -58,4 +58,4 @@ where true
 -- exact duplicates within a month collapse to one trip; rows of one key are the same trip in every
 -- column, so which one is kept does not matter, and no order is asked for (sorting them cost more
 -- than the rest of the de-duplication)
-qualify row_number() over (partition by source_month, tripid) = 1
+qualify row_number() over (partition by source_month, trip_id) = 1

@@ -4,7 +4,7 @@
 -- tables and the tests read them. The month filter is on the lake's partition columns, so a
 -- month run reads only that month's files.
 with source as (
-    select * from {{ source('raw', 'ext_green_tripdata') }}
+    select * from {{ source('lake', 'ext_green_tripdata') }}
     where {{ month_window_filter(month_start('year', 'month')) }}
 ),
 
@@ -14,11 +14,11 @@ renamed as (
                      'RatecodeID', 'PULocationID', 'DOLocationID', 'passenger_count', 'trip_distance',
                      'fare_amount', 'extra', 'mta_tax', 'tip_amount', 'tolls_amount', 'ehail_fee',
                      'improvement_surcharge', 'total_amount', 'payment_type', 'trip_type',
-                     'congestion_surcharge']) }} as tripid,
-        {{ safe_cast('VendorID', type_int()) }} as vendorid,
-        {{ safe_cast('RatecodeID', type_int()) }} as ratecodeid,
-        {{ safe_cast('PULocationID', type_int()) }} as pickup_locationid,
-        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_locationid,
+                     'congestion_surcharge']) }} as trip_id,
+        {{ safe_cast('VendorID', type_int()) }} as vendor_id,
+        {{ safe_cast('RatecodeID', type_int()) }} as ratecode_id,
+        {{ safe_cast('PULocationID', type_int()) }} as pickup_location_id,
+        {{ safe_cast('DOLocationID', type_int()) }} as dropoff_location_id,
 
         cast(lpep_pickup_datetime as {{ type_datetime() }}) as pickup_datetime,
         cast(lpep_dropoff_datetime as {{ type_datetime() }}) as dropoff_datetime,
@@ -37,6 +37,9 @@ renamed as (
         cast(improvement_surcharge as {{ type_float() }}) as improvement_surcharge,
         cast(total_amount as {{ type_float() }}) as total_amount,
         cast(congestion_surcharge as {{ type_float() }}) as congestion_surcharge,
+        -- green trips pay no airport fee (the TLC publishes the column for yellow and fhvhv only)
+        cast(null as {{ type_float() }}) as airport_fee,
+        cast(cbd_congestion_fee as {{ type_float() }}) as cbd_congestion_fee,
         {{ safe_cast('payment_type', type_int()) }} as payment_type,
         {{ get_payment_type_description('payment_type') }} as payment_type_description,
 
@@ -50,4 +53,4 @@ where true
 -- exact duplicates within a month collapse to one trip; rows of one key are the same trip in every
 -- column, so which one is kept does not matter, and no order is asked for (sorting them cost more
 -- than the rest of the de-duplication)
-qualify row_number() over (partition by source_month, tripid) = 1
+qualify row_number() over (partition by source_month, trip_id) = 1
