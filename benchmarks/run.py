@@ -145,7 +145,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
                 database=str(settings.duckdb_path), connection_config=settings.duckdb_limits.as_duckdb_config()))
             for service in SERVICES:
                 warehouse.register_external_table(service, lake)
-            env = {**os.environ, "DUCKDB_PATH": str(settings.duckdb_path), **settings.duckdb_limits.as_dbt_env()}
+            env = {**os.environ, **settings.dbt_profile_env()}
             # run, not build: the re-labelled history repeats the same trips in every month
             _dbt(["seed", "--quiet"], env)
             _dbt(["run", "--quiet"], env)  # every model over the whole history, built once

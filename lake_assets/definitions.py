@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from lake_assets.assets.conformed import build_conformed_asset
@@ -35,9 +33,6 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    # dbt runs as a subprocess in dbt_project/: hand it the warehouse path and limits resolved here.
-    os.environ["DUCKDB_PATH"] = str(settings.duckdb_path)
-    os.environ.update(settings.duckdb_limits.as_dbt_env())
     freshness_checks = newest_month_checks()
     return dg.Definitions(
         # fact_trips, the marts and the charts declare how fresh they should be (lake_assets/freshness.py).

@@ -1,5 +1,9 @@
 """Resources, chosen per target in one place: the target changes the resources, never the assets."""
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
@@ -42,6 +46,35 @@ class TlcSourceResource(dg.ConfigurableResource):
         return TlcSource(self.url_template, self.timeout_seconds)
 
 
+@contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class WarehouseDbtResource(DbtCliResource):
+    """dbt on the warehouse the settings resolved (Settings.dbt_profile_env: its path, DuckDB's limits).
+
+    dbt's profile reads them with env_var(), twice per call: in the dbt subprocess and in the adapter
+    dagster-dbt opens in this process (for row counts and column types). DbtCliResource takes no
+    environment and gives both os.environ, so the variables are set for the length of a call and put
+    back after it, instead of written into the process's environment at import."""
+
+    profile_env: dict[str, str]
+
+    def cli(self, args, **kwargs):
+        with _environment(self.profile_env):
+            return super().cli(args, **kwargs)
+
+
 def build_resources(settings: Settings) -> dict:
     """The same assets on either target: only these resources differ."""
     if settings.target == "gcp" and settings.bigquery_emulator_url:
@@ -66,5 +99,6 @@ def build_resources(settings: Settings) -> dict:
             timeout_seconds=settings.download_timeout_seconds,
         ),
         "warehouse": warehouse,
-        "dbt": DbtCliResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=DBT_EXECUTABLE),
+        "dbt": WarehouseDbtResource(project_dir=dbt_project, target=settings.dbt_target, dbt_executable=DBT_EXECUTABLE,
+                                    profile_env=settings.dbt_profile_env()),
     }

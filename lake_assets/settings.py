@@ -90,6 +90,10 @@ class Settings:
     def is_local(self) -> bool:
         return self.target == "local"
 
+    def dbt_profile_env(self) -> dict[str, str]:
+        """The variables dbt_project/profiles.yml reads for this warehouse: its path and DuckDB's limits."""
+        return {"DUCKDB_PATH": str(self.duckdb_path), **self.duckdb_limits.as_dbt_env()}
+
 
 def redact_url(url: str) -> str:
     """The URL with any user and password replaced by ***."""

@@ -44,8 +44,8 @@ def _run_echoing(command: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 def run_dbt(settings: Settings, dbt_args: list[str]) -> int:
-    # The same warehouse and DuckDB limits as the project's own dbt runs (lake_assets.definitions).
-    env = {**os.environ, "DUCKDB_PATH": str(settings.duckdb_path), **settings.duckdb_limits.as_dbt_env()}
+    # The same warehouse and DuckDB limits as the project's own dbt runs (WarehouseDbtResource).
+    env = {**os.environ, **settings.dbt_profile_env()}
     env.setdefault("DBT_TARGET_PATH", str(DBT_PROJECT_DIR / "target" / "cli"))
     command = [DBT_EXECUTABLE, *dbt_args]
     if not settings.is_local:

@@ -110,26 +110,28 @@ def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_gr
     assert "FAIL 1 unique_stg_green_tripdata_trip_id" in plain.stdout
 
 
-def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatch, venv_env):
+def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatch):
     spill = tmp_path / "spill"
     limits = {"DUCKDB_MEMORY_LIMIT": "700MB", "DUCKDB_THREADS": "1", "DUCKDB_TEMP_DIRECTORY": str(spill)}
     for name in (*limits, "DUCKDB_PATH"):
-        monkeypatch.delenv(name, raising=False)  # restored after the test: build_definitions exports them
+        monkeypatch.delenv(name, raising=False)  # restored after the test
     settings = load_settings({**limits, "DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
                               "LAKE_URL": str(tmp_path / "lake")})
     defs = build_definitions(settings)
     applied = defs.resources["warehouse"].query(
         "select current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')")
     assert applied == [("667.5 MiB", 1, str(spill))]
-    # Dagster runs dbt as a subprocess in the environment build_definitions exported, which dbt's
-    # profile maps onto the same DuckDB limits.
-    assert {name: os.environ[name] for name in limits} == limits
+    # Dagster's dbt resource runs dbt with these variables, which dbt's profile maps onto the same
+    # DuckDB limits; the process's own environment is left as it was.
+    profile_env = defs.resources["dbt"].profile_env
+    assert {name: profile_env[name] for name in limits} == limits
     sql = ("select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
            f"current_setting('temp_directory') = '{spill}' as spill")
-    shown = dbt(["show", "--inline", sql], tmp_path / "warehouse.duckdb",
-                {**venv_env, **{name: os.environ[name] for name in limits}})
-    assert shown.returncode == 0, shown.stdout[-2000:]
-    assert "| 667.5 MiB    |       1 |  True |" in shown.stdout
+    # dbt run through the resource itself, as the dbt assets run it
+    shown = [event.raw_event["info"]["msg"] for event in defs.resources["dbt"].cli(["show", "--inline", sql])
+             .stream_raw_events()]
+    assert any("| 667.5 MiB    |       1 |  True |" in msg for msg in shown), shown[-5:]
+    assert not {*limits, "DUCKDB_PATH"} & set(os.environ)
 
 
 def test_automation_builds_the_months_of_a_service_whose_sibling_never_arrived(lakehouse_env, tmp_path):
