@@ -13,6 +13,7 @@ from lake_assets.warehouse import external_table_name
 
 FACT_TRIPS = dg.AssetKey("fact_trips")
 ZONE_REVENUE_MART = dg.AssetKey("dm_monthly_zone_revenue")
+SERVICE_REVENUE_MART = dg.AssetKey("dm_monthly_service_revenue")
 MART_CHARTS = dg.AssetKey("mart_charts")
 
 

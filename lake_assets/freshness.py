@@ -17,14 +17,14 @@ from datetime import timedelta
 
 import dagster as dg
 
-from lake_assets.asset_keys import FACT_TRIPS, MART_CHARTS, ZONE_REVENUE_MART
+from lake_assets.asset_keys import FACT_TRIPS, MART_CHARTS, SERVICE_REVENUE_MART, ZONE_REVENUE_MART
 
 FRESHNESS_TIMEZONE = "America/New_York"
 # A day after the monthly ingest schedules (the 15th, 06:00 New York).
 DEADLINE_CRON = "0 6 16 * *"
 # From the 1st, 00:00 to the 16th, 06:00: a rebuild after the newest month became due.
 SINCE_MONTH_START = timedelta(days=15, hours=6)
-FRESH_ASSETS = (FACT_TRIPS, ZONE_REVENUE_MART, MART_CHARTS)
+FRESH_ASSETS = (FACT_TRIPS, ZONE_REVENUE_MART, SERVICE_REVENUE_MART, MART_CHARTS)
 
 
 def freshness_policy() -> dg.FreshnessPolicy:

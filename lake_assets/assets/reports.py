@@ -1,9 +1,11 @@
 """mart_charts: the marts as a person would rather look at them, drawn into the lake and the asset's page.
 
-Drawn from the small mart dm_monthly_zone_revenue (never from fact_trips, tens of millions of rows a
-year), read through the warehouse resource (DuckDB locally, BigQuery on the gcp target), with matplotlib's
-object-oriented API (a Figure without pyplot: no backend, display or global state; imported when the asset
-runs, not when the code location loads), as SVG whose text stays text, written to the lake.
+Drawn from the small marts dbt builds for them, dm_monthly_service_revenue (month by month) and
+dm_monthly_zone_revenue (the zones of the latest month), never from fact_trips (tens of millions of rows a
+year); the sums are dbt's, this module only picks the rows to draw. Read through the warehouse resource
+(DuckDB locally, BigQuery on the gcp target), drawn with matplotlib's object-oriented API (a Figure without
+pyplot: no backend, display or global state; imported when the asset runs, not when the code location
+loads), as SVG whose text stays text, written to the lake.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from lake_assets.asset_keys import MART_CHARTS, ZONE_REVENUE_MART
+from lake_assets.asset_keys import MART_CHARTS, SERVICE_REVENUE_MART, ZONE_REVENUE_MART
 from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_upstream_update
 from lake_assets.resources import LakeResource
@@ -25,7 +27,8 @@ from lake_assets.warehouse import WarehouseResource
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-MART = "marts.dm_monthly_zone_revenue"
+SERVICE_MART = "marts.dm_monthly_service_revenue"
+ZONE_MART = "marts.dm_monthly_zone_revenue"
 REPORTS_PREFIX = "reports/mart_charts"
 TOP_ZONES = 10
 # The mart counts trips by pickup month, and a month's file holds a few trips with wrong clocks (pickups
@@ -36,26 +39,23 @@ REVENUE_AXIS = "Revenue (USD, total_amount)"
 TRIPS_AXIS = "Trips"
 SERVICE_COLORS = {"Green": "#2e8b57", "Yellow": "#e0a800", "FHV": "#4c6ef5", "FHVHV": "#7b2cbf"}
 
-# Written once for DuckDB and BigQuery: a timestamp cast to string starts with YYYY-MM on both.
+# Written once for DuckDB and BigQuery: a date or timestamp cast to string starts with YYYY-MM on both.
 MONTH_SQL = "substr(cast(revenue_month as string), 1, 7)"
 MONTHLY_SQL = f"""
-select {MONTH_SQL} as month, service_type, sum(total_monthly_trips) as trips,
-       sum(revenue_monthly_total_amount) as revenue
-from {MART}
-group by 1, 2
+select {MONTH_SQL}, service_type, total_monthly_trips, revenue_monthly_total_amount
+from {SERVICE_MART}
 order by 1, 2
 """
 
 
 def zones_sql(month: str) -> str:
+    # one row per zone, month and service: the mart's grain
     if not re.fullmatch(r"\d{4}-\d{2}", month):
         raise ValueError(f"month {month!r} is not YYYY-MM")
     return f"""
-select revenue_zone as zone, service_type, sum(total_monthly_trips) as trips,
-       sum(revenue_monthly_total_amount) as revenue
-from {MART}
+select revenue_zone, service_type, total_monthly_trips, revenue_monthly_total_amount
+from {ZONE_MART}
 where {MONTH_SQL} = '{month}'
-group by 1, 2
 """
 
 
@@ -181,12 +181,13 @@ def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
 
 @dg.asset(
     key=MART_CHARTS,
-    deps=[ZONE_REVENUE_MART],
+    deps=[SERVICE_REVENUE_MART, ZONE_REVENUE_MART],
     group_name="marts",
     kinds={"duckdb", "bigquery"},
     description=(
-        "Charts of the mart `dm_monthly_zone_revenue`: revenue and trips per month by service, and the "
-        f"top {TOP_ZONES} pickup zones of the latest month; SVG files in the lake under `{REPORTS_PREFIX}/`, "
+        "Charts of the marts: revenue and trips per month by service (`dm_monthly_service_revenue`), and the "
+        f"top {TOP_ZONES} pickup zones of the latest month (`dm_monthly_zone_revenue`); SVG files in the lake "
+        f"under `{REPORTS_PREFIX}/`, "
         "and shown here (metadata, *Show Markdown*)."
     ),
     automation_condition=on_upstream_update(),
@@ -195,7 +196,7 @@ def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
 def mart_charts(warehouse: WarehouseResource, lake: LakeResource) -> dg.MaterializeResult:
     monthly, stray = charted_months(read_monthly(warehouse))
     if not monthly:
-        raise dg.Failure(f"{MART} has no rows to chart: build the marts first.")
+        raise dg.Failure(f"{SERVICE_MART} has no rows to chart: build the marts first.")
     latest = max(r.month for r in monthly)
     charts = {
         "revenue_and_trips_by_month": monthly_chart(monthly),

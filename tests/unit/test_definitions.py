@@ -12,7 +12,7 @@ from lake_assets.settings import load_settings
 CONTRACT_ASSETS = {
     *(f"{kind}{s}_tripdata" for s in ("green", "yellow", "fhv", "fhvhv") for kind in ("raw_", "", "ext_")),
     "stg_green_tripdata", "stg_yellow_tripdata", "stg_fhv_tripdata", "taxi_zone_lookup", "dim_zones",
-    "fact_trips", "fact_fhv_trips", "dm_monthly_zone_revenue",
+    "fact_trips", "fact_fhv_trips", "dm_monthly_zone_revenue", "dm_monthly_service_revenue",
     "stg_fhvhv_tripdata", "hvfhs_licenses", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue",
 }
 

@@ -28,18 +28,24 @@ create or replace table marts.dm_monthly_zone_revenue (
     revenue_monthly_fare double, revenue_monthly_extra double, revenue_monthly_mta_tax double,
     revenue_monthly_tip_amount double, revenue_monthly_tolls_amount double, revenue_monthly_ehail_fee double,
     revenue_monthly_improvement_surcharge double, revenue_monthly_total_amount double,
-    total_monthly_trips bigint, avg_monthly_passenger_count double, avg_monthly_trip_distance double)
+    total_monthly_trips bigint, avg_monthly_passenger_count double, avg_monthly_trip_distance double);
+create or replace table marts.dm_monthly_service_revenue (
+    revenue_month timestamp, service_type varchar, total_monthly_trips bigint, revenue_monthly_total_amount double)
 """
 
 
 def write_mart(path, rows: list[tuple[str, str, str, float, int]]) -> None:
-    """rows: (zone, month YYYY-MM, service, total_amount, trips)."""
+    """rows: (zone, month YYYY-MM, service, total_amount, trips) of dm_monthly_zone_revenue; with
+    dm_monthly_service_revenue made from them as dbt makes it (its dbt unit test checks that sum)."""
     with duckdb.connect(str(path)) as conn:
         conn.execute(MART_DDL)
         for zone, month, service, revenue, trips in rows:
             conn.execute("insert into marts.dm_monthly_zone_revenue (revenue_zone, revenue_month, service_type, "
                          "revenue_monthly_total_amount, total_monthly_trips) values (?, ?, ?, ?, ?)",
                          [zone, f"{month}-01 00:00:00", service, revenue, trips])
+        conn.execute("insert into marts.dm_monthly_service_revenue select revenue_month, service_type, "
+                     "sum(total_monthly_trips), sum(revenue_monthly_total_amount) "
+                     "from marts.dm_monthly_zone_revenue group by 1, 2")
 
 
 @pytest.fixture
