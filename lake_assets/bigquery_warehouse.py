@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from lake_assets.lake import Lake, conformed_prefix
 from lake_assets.settings import BQ_DATASET_RE, GCP_PROJECT_RE
-from lake_assets.warehouse import WarehouseResource, external_table_name
+from lake_assets.warehouse import TableDescription, WarehouseResource, external_table_name
 
 if TYPE_CHECKING:  # the client library is imported when a client is made: it costs the code location ~0.5 s
     from google.cloud import bigquery
@@ -95,6 +95,26 @@ class BigQueryWarehouse(WarehouseResource):
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client().query(sql).result()]
+
+    def describe_tables(self, tables, counted):
+        # From each table's metadata (tables.get): free, where a query of INFORMATION_SCHEMA or a
+        # count(*) is a billed job; types named as dbt-bigquery names them (INT64, not INTEGER).
+        from dbt.adapters.bigquery.column import BigQueryColumn
+        from google.api_core.exceptions import NotFound
+
+        client = self.client()
+        described = {}
+        for table in tables:
+            try:
+                found = client.get_table(".".join(table))
+            except NotFound:
+                continue
+            columns = {field.name: BigQueryColumn.create_from_field(field).data_type for field in found.schema}
+            rows = found.num_rows
+            if table in counted and rows is None:  # a table's count(*) scans nothing: it is billed 0 bytes
+                rows = self.query(f"SELECT count(*) FROM `{found.project}.{found.dataset_id}.{found.table_id}`")[0][0]
+            described[table] = TableDescription(columns, rows if table in counted else None)
+        return described
 
 
 class BigQueryEmulatorWarehouse(BigQueryWarehouse):

@@ -2,9 +2,10 @@
 
 Runs go through Dagster (execute_in_process on the code location's own job, recorded in the
 instance at DAGSTER_HOME when set, so `make dev` shows them, with every event): one run per service
-and month for the lake, then the unpartitioned warehouse assets, then one run per month for the
-monthly dbt models (staging, facts, the mart: each run computes one month, so memory stays bounded
-however long the history), then what reads the marts.
+and month for the lake, then the unpartitioned warehouse assets, then the monthly dbt models
+(staging, facts, the marts) in batches of consecutive months, at most DBT_MONTHS_PER_RUN a run, as a
+backfill runs them (one dbt invocation per batch: its fixed cost is paid once per batch, and memory
+stays bounded by DuckDB's limit and spill), then what reads the marts.
 
 The console shows one line per run: what it did, its rows and rows/s, and what is left. Dagster's
 events go to the instance and dbt's output to a log file (LOG_FILE), not to the console (`--verbose`
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
 from lake_assets.automation.conditions import MONTHLY_MODELS
@@ -156,10 +158,13 @@ def main(argv: list[str] | None = None) -> None:
     _, seconds = _execute(job, instance, before, args.verbose)
     print(progress_once("register the lake, build the zones", seconds), flush=True)
 
-    progress = Progress("warehouse", len(rows_by_month))
-    for month in sorted(rows_by_month):
-        _, seconds = _execute(job, instance, monthly, args.verbose, partition_key=month.key)
-        print(progress.line(f"staging, facts, mart {month}", seconds, rows_by_month[month]), flush=True)
+    batches = month_batches(sorted(rows_by_month), settings.dbt_months_per_run)
+    progress = Progress("warehouse", len(batches))
+    for batch in batches:
+        _, seconds = _execute(job, instance, monthly, args.verbose, tags=partition_range_tags(batch))
+        months = f"{batch[0]}" if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
+        print(progress.line(f"staging, facts, marts {months}", seconds, sum(rows_by_month[m] for m in batch)),
+              flush=True)
 
     if after:
         _, seconds = _execute(job, instance, after, args.verbose)
@@ -167,6 +172,24 @@ def main(argv: list[str] | None = None) -> None:
     print(f"whole run: {_duration(time.monotonic() - started)}; dbt's output is in {LOG_FILE}"
           + ("; every event is in the Dagster instance (`make dev`, Runs)" if os.environ.get("DAGSTER_HOME") else ""))
     print_summary(settings)
+
+
+def month_batches(months: list[Month], months_per_run: int) -> list[list[Month]]:
+    """The sorted months in runs of consecutive months, at most `months_per_run` each: a run builds the
+    partition range from its first to its last month, so a gap starts a new batch (the months between
+    hold nothing to build)."""
+    batches: list[list[Month]] = []
+    for month in months:
+        if batches and len(batches[-1]) < months_per_run and batches[-1][-1].shift(1) == month:
+            batches[-1].append(month)
+        else:
+            batches.append([month])
+    return batches
+
+
+def partition_range_tags(batch: list[Month]) -> dict[str, str]:
+    """A run of the partitions from the batch's first month to its last, as a backfill launches it."""
+    return {ASSET_PARTITION_RANGE_START_TAG: batch[0].key, ASSET_PARTITION_RANGE_END_TAG: batch[-1].key}
 
 
 def progress_once(label: str, seconds: float) -> str:

@@ -1,12 +1,19 @@
 """Resources, chosen per target in one place: the target changes the resources, never the assets."""
 
+import hashlib
+import json
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from dbt.constants import PARTIAL_PARSE_FILE_NAME
+from dbt.version import __version__ as dbt_core_version
+from packaging import version
 
 from lake_assets.bigquery_warehouse import BigQueryEmulatorWarehouse, BigQueryWarehouse
 from lake_assets.lake import Lake, LocalLake
@@ -61,18 +68,56 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
 
 
 class WarehouseDbtResource(DbtCliResource):
-    """dbt on the warehouse the settings resolved (Settings.dbt_profile_env: its path, DuckDB's limits).
+    """dbt on the warehouse the settings resolved (Settings.dbt_profile_env: its path, DuckDB's limits),
+    paying for its work and not much more.
 
-    dbt's profile reads them with env_var(), twice per call: in the dbt subprocess and in the adapter
-    dagster-dbt opens in this process (for row counts and column types). DbtCliResource takes no
-    environment and gives both os.environ, so the variables are set for the length of a call and put
-    back after it, instead of written into the process's environment at import."""
+    dbt's profile reads those variables with env_var(). DbtCliResource takes no environment and gives the
+    dbt subprocess os.environ, so the variables are set for the length of a call and put back after it,
+    instead of written into the process's environment at import. So are the months a run
+    builds (LAKEHOUSE_MIN_MONTH / LAKEHOUSE_MAX_MONTH, read by the models at execution only), which as
+    `--vars` would make dbt parse the whole project again in every run of other months.
+
+    Fixed costs paid once, or not at all: dbt's version is this venv's dbt-core (DbtCliResource runs
+    `dbt --version` in every run, as Dagster builds the resource afresh for each); no dbt adapter is set
+    up in this process (dbt's project and macros loaded once more, 3-4 s a run); dbt's partial parse of one run
+    is kept (`keep_partial_parse`) where dagster-dbt looks for the next run's: the target folder
+    (DBT_TARGET_PATH) under which dagster-dbt makes each invocation's own, one per target and profile,
+    since dbt parses again in full when either changes."""
 
     profile_env: dict[str, str]
 
-    def cli(self, args, **kwargs):
-        with _environment(self.profile_env):
+    @property
+    def _cli_version(self) -> version.Version:
+        return version.parse(dbt_core_version)
+
+    def _initialize_dbt_core_adapter(self, args):
+        # The adapter dagster-dbt would set up in this process serves only its fetch_row_counts and
+        # fetch_column_metadata, which the warehouse resource answers instead (lake_assets/dbt_metadata.py).
+        return None
+
+    @property
+    def target_dir(self) -> Path:
+        described = json.dumps([self.target, self.profile_env], sort_keys=True)
+        return Path(self.project_dir) / "target" / "runs" / hashlib.sha256(described.encode()).hexdigest()[:16]
+
+    def cli(self, args, *, months: tuple[str, str] | None = None, **kwargs):
+        """`dbt args`; `months` [first, end) as YYYY-MM-DD are the months the monthly models rebuild."""
+        variables = {**self.profile_env, "DBT_TARGET_PATH": str(self.target_dir)}
+        if months:
+            variables |= {"LAKEHOUSE_MIN_MONTH": months[0], "LAKEHOUSE_MAX_MONTH": months[1]}
+        with _environment(variables):
             return super().cli(args, **kwargs)
+
+    def keep_partial_parse(self, invocation) -> None:
+        """The finished invocation's partial parse, for the next invocation to start from."""
+        parsed = invocation.target_path / PARTIAL_PARSE_FILE_NAME
+        if not parsed.is_file():
+            return
+        self.target_dir.mkdir(parents=True, exist_ok=True)
+        # several runs may finish at once: copy under a temporary name, then rename into place
+        with tempfile.NamedTemporaryFile(dir=self.target_dir, delete=False, suffix=".tmp") as copy:
+            copy.write(parsed.read_bytes())
+        os.replace(copy.name, self.target_dir / PARTIAL_PARSE_FILE_NAME)
 
 
 def build_resources(settings: Settings) -> dict:

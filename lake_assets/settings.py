@@ -40,6 +40,10 @@ _BQ_LOCATION_RE = re.compile(r"^[A-Za-z]+(-[a-z]+[0-9]*)?$")
 _MEMORY_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
+# Months one dbt invocation of a backfill or of `make run` builds (README, Performance: measured).
+DEFAULT_DBT_MONTHS_PER_RUN = 12
+
+
 class SettingsError(ValueError):
     """A setting is invalid; the message names the variable and what to fix."""
 
@@ -85,6 +89,7 @@ class Settings:
     bigquery_emulator_gcs_root: str | None = None
     duckdb_lock_timeout_seconds: float = 900.0
     duckdb_lock_retry_delay_seconds: float = 1.0
+    dbt_months_per_run: int = DEFAULT_DBT_MONTHS_PER_RUN
 
     @property
     def is_local(self) -> bool:
@@ -280,4 +285,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bigquery_emulator_gcs_root=emulator_gcs_root,
         duckdb_lock_timeout_seconds=_float_setting(env, "DUCKDB_LOCK_TIMEOUT_SECONDS", 900.0),
         duckdb_lock_retry_delay_seconds=_float_setting(env, "DUCKDB_LOCK_RETRY_DELAY_SECONDS", 1.0),
+        dbt_months_per_run=_int_setting(env, "DBT_MONTHS_PER_RUN", DEFAULT_DBT_MONTHS_PER_RUN, 1),
     )

@@ -6,11 +6,13 @@ with the hive partition columns (year, month) exposed as columns.
 
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
+from dbt.adapters.duckdb.column import DuckDBColumn
 
 from lake_assets.lake import Lake, conformed_prefix
 from lake_assets.schemas import CANONICAL_SCHEMAS, PARTITION_COLUMNS
@@ -43,6 +45,15 @@ def duckdb_view_sql(service: str, lake: Lake) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TableDescription:
+    """What the warehouse says of a table: its columns and types (as dbt's adapter names them), and its
+    rows where they were asked for."""
+
+    columns: dict[str, str]
+    rows: int | None = None
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """Registers the conformed lake in the warehouse and answers small queries about it."""
 
@@ -52,6 +63,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @abstractmethod
     def query(self, sql: str) -> list[tuple]: ...
+
+    @abstractmethod
+    def describe_tables(self, tables: list[tuple[str, str, str]], counted: set[tuple[str, str, str]]
+                        ) -> dict[tuple[str, str, str], TableDescription]:
+        """The columns of each (database, schema, table), and the rows of those in `counted`; a table that
+        does not exist is left out. A caller on a locked warehouse holds its writer lock already."""
 
     def writer_lock(self) -> WarehouseLock | None:
         """The lock its writers take in turn (DuckDB: one writing process); None: no lock needed."""
@@ -83,3 +100,20 @@ class DuckDBWarehouse(WarehouseResource):
     def query(self, sql: str) -> list[tuple]:
         with self.writer_lock().hold("query"), self.duckdb.get_connection() as conn:
             return conn.execute(sql).fetchall()
+
+    def describe_tables(self, tables, counted):
+        # One query for every table's columns (a DuckDB file holds one catalog: the schema and name say
+        # which table), and a count of each counted table, which DuckDB answers from its row groups.
+        wanted = {(schema.lower(), name.lower()): (database, schema, name) for database, schema, name in tables}
+        described: dict[tuple[str, str, str], dict[str, str]] = {}
+        with self.duckdb.get_connection() as conn:
+            rows = conn.execute(
+                "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+                "ORDER BY table_schema, table_name, ordinal_position").fetchall()
+            for schema, name, column, data_type in rows:
+                table = wanted.get((schema.lower(), name.lower()))
+                if table:
+                    described.setdefault(table, {})[column] = DuckDBColumn(column, data_type).data_type
+            counts = {table: conn.execute(f'SELECT count(*) FROM "{table[1]}"."{table[2]}"').fetchone()[0]
+                      for table in counted if table in described}
+        return {table: TableDescription(columns, counts.get(table)) for table, columns in described.items()}

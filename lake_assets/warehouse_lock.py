@@ -179,8 +179,9 @@ def _described_holder(file) -> Holder:
     return Holder(int(match["pid"]), text)
 
 
-def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None, stream=lambda invocation: invocation.stream()):
-    """`stream(dbt.cli(args, context=context))`, taking its turn on a local warehouse first.
+def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None, stream=lambda invocation: invocation.stream(),
+               **cli_kwargs):
+    """`stream(dbt.cli(args, context=context, **cli_kwargs))`, taking its turn on a local warehouse first.
 
     `stream` turns the invocation into Dagster events (by default its plain `.stream()`). With
     `lock` None (BigQuery takes concurrent writers) it is exactly that. Otherwise it holds `lock` for
@@ -189,11 +190,11 @@ def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None, stream
     the file in between).
     """
     if lock is None:
-        yield from stream(dbt.cli(args, context=context))
+        yield from stream(dbt.cli(args, context=context, **cli_kwargs))
         return
     with lock.hold(f"dbt {args[0]}, Dagster run {context.run.run_id[:8]}") as wait:
         while True:
-            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            invocation = dbt.cli(args, context=context, raise_on_error=False, **cli_kwargs)
             events = 0
             for event in stream(invocation):
                 events += 1

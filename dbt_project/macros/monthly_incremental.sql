@@ -1,8 +1,9 @@
 {#- The config of every monthly model: built one lake month at a time, incremental by source_month
-    (the month a trip was published in, its lake partition). A run with the month vars (Dagster
-    passes them per partition) reads and replaces exactly those months: BigQuery overwrites the month
-    partitions, DuckDB deletes the months' rows and inserts them again. The tag `monthly` is what
-    Dagster selects and partitions by month (lake_assets/assets/dbt.py).
+    (the month a trip was published in, its lake partition). A run with months (run_months(): Dagster
+    sets them per run) reads and replaces exactly those months: BigQuery overwrites the month
+    partitions (macros/bigquery_insert_overwrite.sql), DuckDB deletes the months' rows and inserts
+    them again. The tag `monthly` is what Dagster selects and partitions by month
+    (lake_assets/assets/dbt.py).
     Use: {{ config(**monthly_incremental()) }}. -#}
 {% macro monthly_incremental() -%}
     {%- set common = {'materialized': 'incremental', 'tags': ['monthly'], 'on_schema_change': 'append_new_columns'} -%}
@@ -10,7 +11,6 @@
         {%- do common.update({
             'incremental_strategy': 'insert_overwrite',
             'partition_by': {'field': 'source_month', 'data_type': 'date', 'granularity': 'month'},
-            'partitions': month_partitions(),
         }) -%}
     {%- else -%}
         {%- do common.update({'incremental_strategy': 'delete+insert', 'unique_key': 'source_month'}) -%}

@@ -7,15 +7,16 @@ asset a staging model reads month for month by its `meta.conformed_asset`.
 """
 
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, dbt_assets
 
 from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
+from lake_assets.dbt_metadata import with_table_metadata
 from lake_assets.project import dbt_project
+from lake_assets.resources import WarehouseDbtResource
 from lake_assets.warehouse import WarehouseResource
 from lake_assets.warehouse_lock import stream_dbt
 
@@ -72,39 +73,28 @@ class DbtBuildConfig(dg.Config):
         return [*BUILD, "--full-refresh"] if self.full_refresh else BUILD
 
 
-def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
-    """The months the monthly models rebuild: [min_month, max_month), from a partition's time window."""
-    return {"min_month": window.start.strftime("%Y-%m-%d"), "max_month": window.end.strftime("%Y-%m-%d")}
+def run_months(window: dg.TimeWindow) -> tuple[str, str]:
+    """The months the monthly models rebuild, [first, end) as YYYY-MM-DD, from a run's time window
+    (one partition, or the range of a batch)."""
+    return window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
 
 
-def with_table_metadata(invocation: DbtCliInvocation) -> Iterator:
-    """dbt's events, each built model's carrying its row count, column schema (names and types) and
-    column-level lineage, which dagster-dbt fetches through the dbt adapter in this process."""
-    # DuckDB lets one process at a time open the warehouse file for writing: wait until the dbt process
-    # has exited (its events are kept) before this process opens the file.
+def stream_with_metadata(invocation: DbtCliInvocation, dbt: WarehouseDbtResource, warehouse: WarehouseResource
+                         ) -> Iterator:
+    """dbt's events once dbt has exited, each built model's with its row count, column schema and column
+    lineage (lake_assets/dbt_metadata.py). DuckDB lets one process at a time open the warehouse file for
+    writing: the warehouse is read only after the dbt process has exited (its events are kept)."""
     invocation.is_successful()
+    dbt.keep_partial_parse(invocation)
     # Relations are named as in the manifest: take the one this run parsed, for its target (the manifest
     # Dagster loaded names the database of the target it was parsed for: a DuckDB file's name, or no
     # BigQuery project).
     if (invocation.target_path / "manifest.json").is_file():
         invocation.manifest = invocation.get_artifact("manifest.json")
-    duckdb = invocation.adapter is not None and invocation.adapter.type() == "duckdb"
-    try:
-        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
-    finally:
-        if duckdb:
-            # ...and close the file again, so that the next dbt process of this run (in-process executor) can.
-            # dbt-duckdb keeps its database open for the process (keep_open) and only forgets it here:
-            # close it, or this process's next DuckDB connection, opened with the project's settings
-            # rather than dbt's, is refused ("a different configuration than existing connections").
-            invocation.adapter.cleanup_connections()
-            manager = type(invocation.adapter.connections)
-            if manager._ENV is not None:
-                manager._ENV.close()
-            manager.close_all_connections()
+    yield from with_table_metadata(invocation, warehouse)
 
 
-def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition, months_per_run: int) -> list[dg.AssetsDefinition]:
     translator = LakehouseDbtTranslator()
 
     @dbt_assets(
@@ -112,17 +102,16 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         project=dbt_project,
         select=MONTHLY_SELECTOR,
         partitions_def=trip_month_partitions,
-        # One month per run: each run computes one month's keys and joins, so memory stays bounded
-        # however many months a backfill covers.
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        # A backfill runs DBT_MONTHS_PER_RUN months per dbt invocation: the fixed cost of a run is paid
+        # once per batch, and memory stays bounded by DuckDB's limit and spill, not by the batch.
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=months_per_run),
         dagster_dbt_translator=translator,
         name="dbt_monthly_models",
         pool=WAREHOUSE_POOL,
     )
-    def dbt_monthly_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        dbt_vars = partition_vars(context.partition_time_window)
-        yield from stream_dbt(context, dbt, [*BUILD, "--vars", json.dumps(dbt_vars)], warehouse.writer_lock(),
-                              stream=with_table_metadata)
+    def dbt_monthly_models(context: dg.AssetExecutionContext, dbt: WarehouseDbtResource, warehouse: WarehouseResource):
+        yield from stream_dbt(context, dbt, BUILD, warehouse.writer_lock(), months=run_months(context.partition_time_window),
+                              stream=lambda invocation: stream_with_metadata(invocation, dbt, warehouse))
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -133,8 +122,9 @@ def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition) -> list[dg.
         pool=WAREHOUSE_POOL,
     )
     def dbt_models(
-        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: WarehouseDbtResource, warehouse: WarehouseResource
     ):
-        yield from stream_dbt(context, dbt, config.build_args(), warehouse.writer_lock(), stream=with_table_metadata)
+        yield from stream_dbt(context, dbt, config.build_args(), warehouse.writer_lock(),
+                              stream=lambda invocation: stream_with_metadata(invocation, dbt, warehouse))
 
     return [dbt_monthly_models, dbt_models]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from lake_assets.assets.dbt import partition_vars
+from lake_assets.assets.dbt import run_months
 from lake_assets.definitions import build_definitions
 from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.settings import load_settings
@@ -48,10 +48,9 @@ def test_partitions_are_monthly_keys_per_service_and_trail_today_by_the_lag():
     assert "2020-10" in parts["green"].get_partition_keys()
 
 
-def test_partition_vars_cover_exactly_the_months_asked_for():
+def test_run_months_cover_exactly_the_months_asked_for():
     months = trip_month_partitions(2)
-    assert partition_vars(months.time_window_for_partition_key("2020-10")) == {
-        "min_month": "2020-10-01", "max_month": "2020-11-01"}
+    assert run_months(months.time_window_for_partition_key("2020-10")) == ("2020-10-01", "2020-11-01")
     window = dg.TimeWindow(months.time_window_for_partition_key("2020-11").start,
                            months.time_window_for_partition_key("2021-01").end)
-    assert partition_vars(window) == {"min_month": "2020-11-01", "max_month": "2021-02-01"}
+    assert run_months(window) == ("2020-11-01", "2021-02-01")
