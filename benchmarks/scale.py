@@ -16,6 +16,7 @@ In one run, on this machine:
 4. the conform of one 20,000,000-trip month, its peak resident set sampled.
 The report goes to stdout and benchmarks/results/scale.md (ignored by git).
     python benchmarks/scale.py [--months N] [--rows N] [--skip-yardstick] [--skip-big-conform]
+DBT_MONTHS_PER_RUN in the environment sets the batch (the project's setting; 1: a dbt run per month).
 """
 
 from __future__ import annotations
@@ -120,7 +121,31 @@ def run_project(home: Path, mirror: Path, months: list[str], label: str) -> dict
     result = run_sampled(cmd, project_env(home, mirror), label)
     result["steps"] = step_seconds(home / "dagster_home", since)
     result["dbt"] = dbt_node_seconds(since)
+    result["fixed_costs"] = fixed_costs(home / "dagster_home", since)
     return result
+
+
+def fixed_costs(dagster_home: Path, since: float) -> list[float]:
+    """Per monthly dbt run since `since`: its step's wall time minus dbt's own "Finished running ... in"
+    (run_results.json's elapsed_time), what a run costs beyond its work."""
+    code = (
+        "import json, sys, dagster as dg\n"
+        "inst = dg.DagsterInstance.get()\n"
+        "out = {}\n"
+        "for run in inst.get_runs():\n"
+        "    for s in inst.get_run_step_stats(run.run_id):\n"
+        "        if s.step_key == 'dbt_monthly_models' and s.start_time and s.end_time and s.start_time >= float(sys.argv[1]):\n"
+        "            out[run.run_id[:7]] = s.end_time - s.start_time\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([PY, "-c", code, str(since)], env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+                          capture_output=True, text=True, check=True)
+    steps = json.loads(done.stdout.strip().splitlines()[-1])
+    costs = []
+    for run_id, seconds in steps.items():
+        for path in (ROOT / "dbt_project" / "target" / "runs").glob(f"*/dbt_monthly_models-{run_id}-*/run_results.json"):
+            costs.append(seconds - json.loads(path.read_text())["elapsed_time"])
+    return costs
 
 
 def step_seconds(dagster_home: Path, since: float) -> dict[str, float]:
@@ -144,7 +169,7 @@ def dbt_node_seconds(since: float) -> dict[str, float]:
     """dbt's own execution time of each model and test, summed over the invocations since `since`
     (dagster-dbt gives each invocation its own target folder)."""
     totals: dict[str, float] = {}
-    for path in (ROOT / "dbt_project" / "target").glob("*/run_results.json"):
+    for path in (ROOT / "dbt_project" / "target" / "runs").glob("*/*/run_results.json"):
         if path.stat().st_mtime < since:
             continue
         for node in json.loads(path.read_text())["results"]:
@@ -283,6 +308,11 @@ def report(months: list[str], rows: int, project: dict, yardstick: dict | None, 
         peak_rows += [[f"{k} (yardstick)", f"{v:,.0f}"] for k, v in yardstick["peaks"].items()]
     lines += ["Peak resident set of each kind of process (MiB, the largest of any one process):", ""]
     lines += _table(["process", "peak MiB"], peak_rows)
+    costs = sorted(project["fixed_costs"])
+    if costs:
+        lines += ["", (f"Monthly dbt runs: {len(costs)} (DBT_MONTHS_PER_RUN={os.environ.get('DBT_MONTHS_PER_RUN', 'default')}); "
+                       f"fixed cost per run (step wall time minus dbt's own elapsed time): median "
+                       f"{costs[len(costs) // 2]:.1f} s, max {costs[-1]:.1f} s.")]
     fact_rows, total = figures
     lines += ["", f"Project: fact_trips {fact_rows:,} rows, sum(total_amount) {total:,.2f}."]
     if yardstick:

@@ -138,7 +138,8 @@ class Deployment:
             "DAGSTER_HOME": str(self.home),  # ENV of both Dockerfiles
         }
         # Settings the tier adds for the sensors (not part of the compose file): a short interval.
-        tier_only = {"TLC_SENSOR_INTERVAL_SECONDS": "5"} if name == "code_server" else {}
+        tier_only = ({"TLC_SENSOR_INTERVAL_SECONDS": "5", "DBT_MONTHS_PER_RUN": str(MONTHS_PER_RUN)}
+                     if name == "code_server" else {})
         return {**base, **topology.process_env(name, self.values), **tier_only}
 
     def run(self, cmd: list[str], name: str) -> None:
@@ -276,6 +277,10 @@ def deployment(tmp_path_factory, postgres):
         yield dep
     finally:
         dep.stop_all()
+
+
+# Months per dbt run in this tier: fewer than the default, so a backfill of six months is two runs.
+MONTHS_PER_RUN = 4
 
 
 def tier_values(root: Path, mirror: Path, pg_port: int, pg_password: str, code_port: int, web_port: int) -> dict:

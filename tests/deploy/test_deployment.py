@@ -4,6 +4,7 @@ restarted under it. The tests run in this order on one deployment (conftest.py).
 
 import contextlib
 import hashlib
+import math
 import os
 import shutil
 import signal
@@ -20,7 +21,8 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from lake_assets.conform import count_raw_rows
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR
-from tests.deploy.conftest import LOCATION, SCHEDULE_MONTH, SENSOR_MONTH, latest_schedule_tick
+from tests.deploy.conftest import LOCATION, MONTHS_PER_RUN, SCHEDULE_MONTH, SENSOR_MONTH, latest_schedule_tick
+from tests.helpers import load_defs, monthly_keys
 
 pytestmark = pytest.mark.deploy
 
@@ -200,6 +202,35 @@ def test_a_backfill_completes_once_when_the_daemon_is_killed_in_its_middle(deplo
     deployment.wait_for("the backfill to complete", lambda: backfill_done(instance, backfill_id), timeout=600)
     assert_each_month_materialized_once(instance, backfill_id, BACKFILL_KILLED_MONTHS)
     assert not instance.get_runs(RunsFilter(statuses=list(IN_PROGRESS)))  # no run stuck
+
+
+def test_a_backfill_of_six_months_of_the_monthly_models_is_ceil_6_over_k_dbt_invocations(deployment, instance):
+    """The daemon runs a backfill of the monthly dbt models by their backfill policy: DBT_MONTHS_PER_RUN
+    (4 in this tier, conftest.py) months per run, each run one dbt invocation."""
+    quiesce(deployment, instance)
+    months = BACKFILL_MONTHS[:6]
+    models = monthly_keys(load_defs())
+    data = deployment.graphql(
+        """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+             __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
+        {"p": {"partitionNames": months, "assetSelection": [{"path": [key]} for key in models]}},
+    )
+    result = data["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    backfill_id = result["backfillId"]
+    deployment.wait_for("the backfill of the monthly models to complete",
+                        lambda: backfill_done(instance, backfill_id), timeout=600)
+    records = backfill_runs(instance, backfill_id)
+    assert len(records) == math.ceil(len(months) / MONTHS_PER_RUN)  # 2 runs, not 6
+    ranges = sorted((r.dagster_run.tags["dagster/asset_partition_range_start"],
+                     r.dagster_run.tags["dagster/asset_partition_range_end"]) for r in records)
+    assert ranges == [("2021-01", "2021-04"), ("2021-05", "2021-06")]
+    for record in records:  # one dbt invocation in each run
+        invocations = list((PROJECT_ROOT / "dbt_project/target/runs").glob(
+            f"*/dbt_monthly_models-{record.dagster_run.run_id[:7]}-*"))
+        assert len(invocations) == 1, invocations
+    run_ids = {r.dagster_run.run_id for r in records}
+    assert sorted(m.partition_key for m in materializations(instance, "fact_trips") if m.run_id in run_ids) == months
 
 
 def test_a_run_ends_when_the_code_server_is_killed_under_it_and_the_lake_holds_no_partial_file(deployment, instance):

@@ -121,6 +121,16 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
                                                                     ("success", "pass")]
     assert emulator_figures(bigquery_emulator, relations) == local
 
+    # Three months in one run, as Dagster runs a batch (the months read at execution from the environment,
+    # so dbt parses nothing again): insert_overwrite replaces exactly those three partitions, and the
+    # tables are those of the month-by-month build.
+    batch = {**env, "LAKEHOUSE_MIN_MONTH": "2020-10-01", "LAKEHOUSE_MAX_MONTH": "2021-01-01"}
+    results = dbt_cli(["build", "--select", "tag:monthly"], batch, tmp_path / "dbt-batch")
+    assert {r["status"] for r in results} == {"success", "pass"}
+    merged = (tmp_path / "dbt-batch" / "run" / "taxi_lakehouse" / "models" / "core" / "fact_trips.sql").read_text()
+    assert "in (date '2020-10-01', date '2020-11-01', date '2020-12-01')" in merged.lower()  # static partitions
+    assert emulator_figures(bigquery_emulator, relations) == local
+
     # One month again, as Dagster runs a partition: insert_overwrite replaces that month's partition only.
     months = dict(bigquery_emulator.rows(
         f"select cast(source_month as string), count(*) from `{PROJECT}.core.fact_trips` group by 1"))

@@ -5,6 +5,7 @@ import sys
 
 import polars as pl
 
+from lake_assets.catalog import Month
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import mirror_template
 from tests.helpers import query
@@ -21,6 +22,13 @@ def test_dagster_cli_materializes_a_partition(tmp_path, green_mirror, venv_env):
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "lake/conformed/green/year=2023/month=12/part-0.parquet"
     assert pl.scan_parquet(out).select(pl.len()).collect().item() == 64_215
+
+
+def month_range(first: Month, last: Month) -> list[Month]:
+    months = [first]
+    while months[-1] < last:
+        months.append(months[-1].shift(1))
+    return months
 
 
 def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, venv_env):
@@ -45,6 +53,11 @@ def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, 
     assert all(" rows/s " in line for line in lake_lines)
     months = {name.split("_tripdata_")[1][:7] for name in sample}
     warehouse_lines = [line for line in result.stdout.splitlines() if line.startswith("[warehouse ")]
-    assert [line.split()[5] for line in warehouse_lines] == sorted(months)
+    # One line per batch of consecutive months (DBT_MONTHS_PER_RUN, default 12): the sample's
+    # 2020-10..2020-12 in one run, 2023-12 in another.
+    batches = [line.split()[5].split("..") for line in warehouse_lines]
+    covered = [month.key for first, *last in batches
+               for month in month_range(Month.parse(first), Month.parse(last[0] if last else first))]
+    assert covered == sorted(months) and len(batches) == 2
     assert "DEBUG" not in result.stdout and "PASS=" not in result.stdout
     assert "PASS=" in (tmp_path / "dagster_home" / "materialize_all.log").read_text()

@@ -11,7 +11,8 @@ from tests.helpers import load_defs, materialize, query, unpartitioned_keys
 from tests.tlc_layouts import fhvhv_month
 
 MONTHS = {"2019-03": "2019 release", "2020-10": "2022 republication"}
-FHVHV_MODELS = ["stg_fhvhv_tripdata", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue"]
+FHVHV_MODELS = ["stg_fhvhv_tripdata", "fact_fhvhv_trips", "int_fhvhv_zone_revenue_by_source_month",
+                "dm_monthly_fhvhv_zone_revenue"]
 
 
 def expected_by_month(files: dict[str, pl.DataFrame]) -> dict[str, tuple]:

@@ -27,7 +27,8 @@ def test_definitions_load_with_every_contract_asset():
     assert dg.AssetKey("green_tripdata") in graph.get(dg.AssetKey("ext_green_tripdata")).parent_keys
     assert dg.AssetKey("ext_fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
     assert dg.AssetKey("fhvhv_tripdata") in graph.get(dg.AssetKey("stg_fhvhv_tripdata")).parent_keys
-    fhvhv_models = ("stg_fhvhv_tripdata", "fact_fhvhv_trips", "dm_monthly_fhvhv_zone_revenue")
+    fhvhv_models = ("stg_fhvhv_tripdata", "fact_fhvhv_trips", "int_fhvhv_zone_revenue_by_source_month",
+                    "dm_monthly_fhvhv_zone_revenue")
     assert all(graph.get(dg.AssetKey(name)).is_partitioned for name in fhvhv_models)  # monthly, like the others
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("green_tripdata", "rows_match_raw") in checks
