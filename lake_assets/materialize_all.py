@@ -26,7 +26,7 @@ import polars as pl
 
 from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
 from lake_assets.automation.conditions import MONTHLY_MODELS
-from lake_assets.catalog import SERVICES, CatalogError, Month
+from lake_assets.catalog import SERVICES, CatalogError, Month, check_partition
 from lake_assets.lake import conformed_prefix
 from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
@@ -128,6 +128,16 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     services = args.service or list(SERVICES)
     plan = months_to_load(TlcSource(settings.tlc_source_url), services, months)
+    # Every month against its service's partitions before the first run: one message for all of them.
+    refused = []
+    for service in services:
+        for month in plan[service]:
+            try:
+                check_partition(service, month, settings.publication_lag_months)
+            except CatalogError as exc:
+                refused.append(str(exc))
+    if refused:
+        parser.error(" ".join(refused) + (" Choose the services with --service." if months and not args.service else ""))
     # Imported once the settings are known good: the module builds its `defs` on import.
     from lake_assets.definitions import build_definitions
 
