@@ -128,16 +128,21 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     services = args.service or list(SERVICES)
     plan = months_to_load(TlcSource(settings.tlc_source_url), services, months)
-    # Every month against its service's partitions before the first run: one message for all of them.
+    # Every month against its service's partitions before the first run. Months named with --month
+    # are refused together; a month a mirror holds out of range is left out, and said.
     refused = []
     for service in services:
+        kept = []
         for month in plan[service]:
             try:
-                check_partition(service, month, settings.publication_lag_months)
+                kept.append(check_partition(service, month, settings.publication_lag_months))
             except CatalogError as exc:
                 refused.append(str(exc))
-    if refused:
-        parser.error(" ".join(refused) + (" Choose the services with --service." if months and not args.service else ""))
+        plan[service] = kept
+    if refused and months:
+        parser.error(" ".join(refused) + ("" if args.service else " Choose the services with --service."))
+    for message in refused:
+        print(f"left out: {message}", file=sys.stderr)
     # Imported once the settings are known good: the module builds its `defs` on import.
     from lake_assets.definitions import build_definitions
 

@@ -8,6 +8,7 @@ import pytest
 
 from lake_assets.catalog import newest_expected_month
 from lake_assets.settings import PROJECT_ROOT, load_settings
+from tests.conftest import GREEN_2023_12, mirror_template
 
 pytestmark = pytest.mark.faults
 PAST_NEWEST = newest_expected_month(datetime.now(UTC), load_settings({}).publication_lag_months).shift(1)
@@ -67,3 +68,13 @@ def test_make_dev_binds_the_webserver_to_loopback():
                              check=True, timeout=60).stdout
     dev_line = next(line for line in dry_run.splitlines() if "dagster dev" in line)
     assert "-h 127.0.0.1" in dev_line
+
+
+def test_a_mirror_month_past_the_newest_is_left_out_and_named(tmp_path, venv_env):
+    (tmp_path / "mirror/green").mkdir(parents=True)
+    (tmp_path / f"mirror/green/green_tripdata_{PAST_NEWEST}.parquet").write_bytes(GREEN_2023_12.read_bytes())
+    result = run_make_run_driver(tmp_path, venv_env, ["--service", "green"],
+                                 TLC_SOURCE_URL=mirror_template(tmp_path / "mirror"))
+    assert f"left out: green month {PAST_NEWEST} is out of range: green has months from 2013-08 to" in result.stderr
+    assert result.returncode == 1 and "holds no month for green" in result.stderr
+    assert not (tmp_path / "lake").exists()
