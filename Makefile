@@ -73,7 +73,7 @@ bench-scale: install manifest
 
 # The Dagster UI on 127.0.0.1:3000, with the instance `make run` recorded its runs in.
 dev: install manifest instance
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	exec $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # dbt and SQL on the local warehouse while `make dev` runs, each in its turn (README, "One warehouse,
 # several users"): make dbt ARGS="build --select fact_trips"; make query SQL="select count(*) from core.fact_trips"
@@ -88,7 +88,7 @@ DOCS_PORT ?= 8080
 DBT_DOCS_FLAGS := --project-dir dbt_project --profiles-dir dbt_project --target-path target/docs
 docs: install
 	DUCKDB_PATH=$${DUCKDB_PATH:-$(CURDIR)/.lakehouse/warehouse.duckdb} $(VENV)/bin/dbt docs generate $(DBT_DOCS_FLAGS)
-	$(VENV)/bin/dbt docs serve $(DBT_DOCS_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+	exec $(VENV)/bin/dbt docs serve $(DBT_DOCS_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 # ruff for the Python; sqlfluff for the models, as dbt compiles them for an empty DuckDB of its own
 # (so linting never touches the warehouse or the manifest Dagster reads).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 SERVICES = ("green", "yellow", "fhv", "fhvhv")
 
@@ -58,13 +58,22 @@ def check_service(service: str) -> str:
 
 
 def check_month(service: str, month: Month, last: Month | None = None) -> Month:
+    """The month, if the service has it: from its first month to `last` (the newest expected one,
+    when given: the service's partitions end there)."""
     first = Month.parse(FIRST_MONTH[check_service(service)])
     if month < first or (last is not None and month > last):
         raise CatalogError(
-            f"{service} month {month} is out of range: {service} files exist from {first}"
-            + (f" to {last}." if last else ".")
+            f"{service} month {month} is out of range: {service} has months from {first}"
+            + (f" to {last} (the newest the TLC should have published by now)." if last else ".")
         )
     return month
+
+
+def check_partition(service: str, month: Month, publication_lag_months: int, now: datetime | None = None) -> Month:
+    """`check_month` against the service's partitions now: its first month to the newest expected one
+    (in UTC, as the partitions are)."""
+    newest = newest_expected_month(now or datetime.now(UTC), publication_lag_months)
+    return check_month(service, month, last=newest)
 
 
 def file_name(service: str, month: Month, ext: str) -> str:

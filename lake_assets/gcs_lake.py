@@ -48,6 +48,14 @@ class GcsLake(Lake):
         except NotFound:
             pass
 
+    def head(self, key: str, size: int) -> bytes:
+        blob = self.bucket.get_blob(self._name(key))
+        if blob is None:
+            raise FileNotFoundError(f"{self.uri(key)} does not exist")
+        if not blob.size:  # a range request on an empty object is refused (416)
+            return b""
+        return blob.download_as_bytes(start=0, end=min(size, blob.size) - 1, if_generation_match=blob.generation)
+
     def version(self, key: str) -> str:
         blob = self.bucket.get_blob(self._name(key))
         if blob is None:

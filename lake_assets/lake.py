@@ -56,6 +56,10 @@ class Lake(ABC):
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
+    def head(self, key: str, size: int) -> bytes:
+        """The object's first `size` bytes (fewer if it is shorter): enough to tell its format."""
+
+    @abstractmethod
     def version(self, key: str) -> str:
         """Changes whenever the object is replaced (size and mtime; a GCS generation)."""
 
@@ -111,6 +115,10 @@ class LocalLake(Lake):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def head(self, key: str, size: int) -> bytes:
+        with open(self._path(key), "rb") as f:
+            return f.read(size)
 
     def version(self, key: str) -> str:
         stat = self._path(key).stat()

@@ -28,7 +28,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
 from lake_assets.automation.conditions import MONTHLY_MODELS
-from lake_assets.catalog import SERVICES, CatalogError, Month
+from lake_assets.catalog import SERVICES, CatalogError, Month, check_partition
 from lake_assets.lake import conformed_prefix
 from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
@@ -130,6 +130,21 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     services = args.service or list(SERVICES)
     plan = months_to_load(TlcSource(settings.tlc_source_url), services, months)
+    # Every month against its service's partitions before the first run. Months named with --month
+    # are refused together; a month a mirror holds out of range is left out, and said.
+    refused = []
+    for service in services:
+        kept = []
+        for month in plan[service]:
+            try:
+                kept.append(check_partition(service, month, settings.publication_lag_months))
+            except CatalogError as exc:
+                refused.append(str(exc))
+        plan[service] = kept
+    if refused and months:
+        parser.error(" ".join(refused) + ("" if args.service else " Choose the services with --service."))
+    for message in refused:
+        print(f"left out: {message}", file=sys.stderr)
     # Imported once the settings are known good: the module builds its `defs` on import.
     from lake_assets.definitions import build_definitions
 

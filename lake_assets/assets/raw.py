@@ -7,10 +7,19 @@ from pathlib import Path
 import dagster as dg
 
 from lake_assets.asset_keys import raw_asset_key
-from lake_assets.catalog import FORMATS, Month, file_name, format_of
+from lake_assets.catalog import (
+    FORMATS,
+    CatalogError,
+    Month,
+    check_partition,
+    file_name,
+    format_of,
+    parse_file_name,
+)
 from lake_assets.checksum import sha256_of
 from lake_assets.conform import ConformError, RawFile, validate_raw
 from lake_assets.lake import raw_object_key
+from lake_assets.landing import Drop, reject
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
 from lake_assets.source import FetchedFile, MonthNotPublished
@@ -51,6 +60,14 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
         context: dg.AssetExecutionContext, config: RawTripConfig, lake: LakeResource, tlc_source: TlcSourceResource
     ):
         month = Month.parse(context.partition_key)
+        # A run launched by hand (UI, CLI) may name any key its partitions had when it was launched,
+        # or a drop of another service or month: refused before anything is read or written.
+        try:
+            check_partition(service, month, settings.publication_lag_months)
+            if config.landed_key and parse_file_name(Path(config.landed_key).name)[:2] != (service, month):
+                raise CatalogError(f"{config.landed_key} is not the {service} file of {month}.")
+        except CatalogError as exc:
+            raise dg.Failure(description=f"{exc} Nothing was landed.", allow_retries=False) from exc
         the_lake = lake.get_lake()
         with the_lake.staged() as tmp:
             if config.landed_key:  # dropped into landing/ by another tool (lake_landing_sensor)
@@ -69,7 +86,11 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
             try:
                 rows = validate_raw(RawFile(tmp, format_of(fetched.file_name), fetched.file_name, service, month))
             except ConformError as exc:  # the same bytes would fail again: no retry
-                raise dg.Failure(description=str(exc), allow_retries=False) from exc
+                message = str(exc)
+                drop = Drop(Path(config.landed_key).name, (config.landed_key,)) if config.landed_key else None
+                if drop and drop.key == config.landed_key:  # a bad drop is set aside, not left to block landing/
+                    message += f" Moved to {reject(the_lake, drop, message)}."
+                raise dg.Failure(description=message, allow_retries=False) from exc
             key = raw_object_key(service, fetched.file_name)
             the_lake.publish(tmp, key)
         if config.landed_key:

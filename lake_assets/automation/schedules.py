@@ -4,7 +4,7 @@ and monthly_<service>_ingest: once a month, ingest the newest month each service
 import dagster as dg
 
 from lake_assets.asset_keys import lake_asset_keys
-from lake_assets.catalog import SERVICES, newest_expected_month
+from lake_assets.catalog import SERVICES, CatalogError, check_partition, newest_expected_month
 from lake_assets.settings import Settings
 
 # The TLC publishes a month some weeks after it ends; with the default lag of 2 months, the run on
@@ -43,6 +43,10 @@ def build_ingest_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         )
         def monthly_ingest(context: dg.ScheduleEvaluationContext):
             month = newest_expected_month(context.scheduled_execution_time, settings.publication_lag_months)
+            try:  # a tick evaluated late or early (a backfill of ticks, a lag past the service's start)
+                check_partition(service, month, settings.publication_lag_months)
+            except CatalogError as exc:
+                return dg.SkipReason(f"{exc} Nothing requested.")
             return dg.RunRequest(run_key=f"{service}:{month}", partition_key=month.key, tags=retry_tags(settings))
 
         return monthly_ingest

@@ -2,7 +2,7 @@
 
 The cursor maps service/month to the version the source showed (ETag, or size and Last-Modified;
 for a file:// mirror also the sha256), so a month is requested once per version, across daemon
-restarts. A month already in the lake with the same sha256 is recorded, not requested again.
+restarts. A month outside the service's partitions (a mirror may hold one) is refused and named once. A month already in the lake with the same sha256 is recorded, not requested again.
 """
 
 import json
@@ -10,7 +10,14 @@ from datetime import datetime
 
 import dagster as dg
 
-from lake_assets.catalog import FIRST_MONTH, SERVICES, Month, newest_expected_month
+from lake_assets.catalog import (
+    FIRST_MONTH,
+    SERVICES,
+    CatalogError,
+    Month,
+    check_partition,
+    newest_expected_month,
+)
 from lake_assets.checksum import sha256_of
 from lake_assets.lake import Lake, raw_object_key
 from lake_assets.resources import LakeResource, TlcSourceResource
@@ -26,7 +33,7 @@ def months_to_probe(source: TlcSource, service: str, now: datetime, settings: Se
     first = max(Month.parse(FIRST_MONTH[service]),
                 Month.parse(settings.sensor_first_month) if settings.sensor_first_month else newest.shift(-2))
     if source.url_template.startswith("file://"):
-        return [m for m in source.list_months(service) if Month.parse(FIRST_MONTH[service]) <= m <= newest]
+        return source.list_months(service)  # every month it holds: plan_source_runs refuses those out of range
     months, month = [], first
     while month <= newest:
         months.append(month)
@@ -49,11 +56,18 @@ def plan_source_runs(
     cursor, requests, notes = dict(cursor), [], []
     for service in SERVICES:
         for month in months_to_probe(source, service, now, settings):
+            key = f"{service}/{month}"
+            seen = cursor.get(key, {})
+            try:
+                check_partition(service, month, settings.publication_lag_months, now)
+            except CatalogError as exc:  # said once, checked again every tick (time brings a month in range)
+                if not seen.get("refused"):
+                    cursor[key] = {"refused": True}
+                    notes.append(f"{service} {month} refused: {exc}")
+                continue
             published = source.head(service, month)
             if published is None:  # not published yet: normal
                 continue
-            key = f"{service}/{month}"
-            seen = cursor.get(key, {})
             if seen.get("version") == published.version:
                 continue
             sha = sha256_of(published.local_path) if published.local_path else None
@@ -87,7 +101,7 @@ def build_tlc_source_sensor(settings: Settings) -> dg.SensorDefinition:
             tlc_source.get_source(), lake.get_lake(), json.loads(context.cursor or "{}"), datetime.now(), settings
         )
         if notes:
-            context.log.info("new at the source: " + ", ".join(notes))
+            context.log.info("at the source: " + "; ".join(notes))
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
 
     return tlc_source_sensor

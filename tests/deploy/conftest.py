@@ -22,6 +22,7 @@ from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR, mirror_template
 from tests.deploy import topology
 from tests.e2e.conftest import free_port
+from tests.processes import start_server, watch_session
 
 STARTUP_SECONDS = 180
 PG_USER = PG_DB = "dagster"
@@ -73,10 +74,17 @@ class Postgres:
     def start(self) -> None:
         self.pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
                 "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start")
+        self.watch()
 
     def restart(self) -> None:
         # -l as at start: without it the server writes to pg_ctl's stdout, which would never close.
         self.pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-m", "fast", "restart")
+        self.watch()
+
+    def watch(self) -> None:
+        """pg_ctl starts the postmaster in a session of its own and exits: a watchdog ends that
+        session if pytest dies before `stop` (postmaster.pid's first line is its PID)."""
+        watch_session(int((self.data / "postmaster.pid").read_text().split()[0]))
 
     def stop(self) -> None:
         self.pg("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "-m", "fast", "stop")
@@ -157,8 +165,8 @@ class Deployment:
         with open(self.log(name), "a") as out:
             out.write(f"\n=== start {name}: {' '.join(topology.command(name))}\n")
             out.flush()
-            self.processes[name] = subprocess.Popen(topology.command(name), cwd=cwd, env=self.env(name),
-                                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.processes[name] = start_server(topology.command(name), cwd=cwd, env=self.env(name),
+                                                stdout=out, stderr=subprocess.STDOUT)
         if name == "code_server":
             self.wait_for("the code server", self.code_server_serves, timeout=STARTUP_SECONDS)
         elif name == "webserver":

@@ -3,7 +3,6 @@ mirror served over HTTP on 127.0.0.1. One instance for the tier: it takes ~25 s 
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -17,6 +16,7 @@ import pytest
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR
 from tests.faults.conftest import FaultySource
+from tests.processes import start_server, stop
 
 STARTUP_SECONDS = 180
 
@@ -100,10 +100,8 @@ def dagster_dev(tmp_path_factory, shared_tlc):
     port = free_port()
     log = root / "dagster_dev.log"
     with open(log, "w") as out:
-        process = subprocess.Popen(
-            ["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        process = start_server(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                               cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     dev = DagsterDev(f"http://127.0.0.1:{port}", root, mirror, source, log)
     dev.publication_lag_months = int(env["TLC_PUBLICATION_LAG_MONTHS"])
     try:
@@ -111,12 +109,7 @@ def dagster_dev(tmp_path_factory, shared_tlc):
         dev.wait_for("the code location", lambda: _location_loaded(dev), timeout=STARTUP_SECONDS)
         yield dev
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # dagster dev has been seen not to exit within 15 s of SIGTERM
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        stop(process, timeout=20)  # dagster dev has been seen not to exit within 15 s of SIGTERM
         source.shutdown()
         source.server_close()
 

@@ -31,6 +31,8 @@ def test_a_file_dropped_in_landing_is_taken_in_once(dagster_dev):
     landing.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-11.csv.gz", landing / "yellow_tripdata_2020-11.csv.gz")
     (landing / "yellow_2020-11.csv").write_text("not a TLC file name\n")
+    # A month past the newest partition (2024-01 here) once failed every tick: now set aside, with its reason.
+    shutil.copyfile(SAMPLE_MIRROR / "green/green_tripdata_2023-12.parquet", landing / "green_tripdata_2024-02.parquet")
     dagster_dev.wait_for("yellow 2020-11 taken in from landing/",
                          lambda: "2020-11" in dagster_dev.materialized_partitions("yellow_tripdata"))
     dagster_dev.wait_for("fact_trips 2020-11 built by automation",
@@ -38,6 +40,10 @@ def test_a_file_dropped_in_landing_is_taken_in_once(dagster_dev):
     assert not (landing / "yellow_tripdata_2020-11.csv.gz").exists()
     assert (dagster_dev.lake / "raw/yellow/yellow_tripdata_2020-11.csv.gz").is_file()
     assert (landing / "rejected/yellow_2020-11.csv").is_file()
+    assert "is not of the form" in (landing / "rejected/yellow_2020-11.csv.reason.txt").read_text()
+    assert (landing / "rejected/green_tripdata_2024-02.parquet").is_file()
+    assert "green month 2024-02 is out of range: green has months from 2013-08 to 2024-01" in (
+        landing / "rejected/green_tripdata_2024-02.parquet.reason.txt").read_text()
     assert dagster_dev.materialized_partitions("raw_yellow_tripdata") == {"2020-11"}  # taken in once
     dagster_dev.wait_for("the marts rebuilt over both services", lambda: _services_in_marts(dagster_dev) == ["Green", "Yellow"])
 

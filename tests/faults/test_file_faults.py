@@ -7,6 +7,7 @@ dropped, rows re-dated); the month already in the lake is the sample mirror's re
 import polars as pl
 import pytest
 
+from lake_assets.lake import LocalLake
 from tests.conftest import GREEN_2020_10, GREEN_2023_12, SAMPLE_MIRROR, write_csv_gz
 from tests.faults.helpers import snapshot, staging_debris, step_errors, view_rows
 from tests.helpers import load_defs, materialize
@@ -125,3 +126,37 @@ def test_nanosecond_timestamps_conform_to_microseconds(lake_with_a_good_month):
     assert metadata["columns_cast"].value["lpep_pickup_datetime"].startswith("Datetime(time_unit='ns'")
     # The month now comes as Parquet: the old CSV raw file is replaced, one raw file stands per month.
     assert sorted(p.name for p in (lake / "raw/green").iterdir()) == ["green_tripdata_2020-10.parquet"]
+
+
+def land(lake: LocalLake, name: str, data: bytes) -> dict:
+    """Drops `data` in landing/ as `name`; returns the run config the landing sensor gives its run."""
+    with lake.writer(f"landing/{name}") as tmp:
+        tmp.write_bytes(data)
+    service = name.split("_")[0]
+    return {"ops": {f"raw_{service}_tripdata": {"config": {"landed_key": f"landing/{name}"}}}}
+
+
+def test_a_drop_that_fails_validation_is_set_aside_with_its_reason(lakehouse_env, tmp_path):
+    lake = LocalLake(tmp_path / "lake")
+    name = "green_tripdata_2023-12.parquet"
+    data = GREEN_2023_12.read_bytes()[:600_000]  # begins as Parquet does: the sensor's checks take it
+    config = land(lake, name, data)
+    result = materialize(load_defs(), ["raw_green_tripdata"], partition_key="2023-12", raise_on_error=False,
+                         run_config=config)
+    assert not result.success
+    errors = step_errors(result)
+    assert "cannot be read" in errors and f"Moved to landing/rejected/{name}" in errors
+    assert lake.list("landing") == [f"landing/rejected/{name}", f"landing/rejected/{name}.reason.txt"]
+    assert lake.head(f"landing/rejected/{name}", 1 << 30) == data
+    assert "cannot be read" in (lake.root / f"landing/rejected/{name}.reason.txt").read_text()
+    assert lake.list("raw") == []
+
+
+def test_a_run_given_the_drop_of_another_service_and_month_refuses_it(lakehouse_env, tmp_path):
+    lake = LocalLake(tmp_path / "lake")
+    config = land(lake, "yellow_tripdata_2020-11.csv.gz", (SAMPLE_MIRROR / "yellow/yellow_tripdata_2020-11.csv.gz").read_bytes())
+    config = {"ops": {"raw_green_tripdata": config["ops"]["raw_yellow_tripdata"]}}
+    result = materialize(load_defs(), ["raw_green_tripdata"], partition_key="2020-10", raise_on_error=False,
+                         run_config=config)
+    assert "landing/yellow_tripdata_2020-11.csv.gz is not the green file of 2020-10" in step_errors(result)
+    assert lake.list("landing") == ["landing/yellow_tripdata_2020-11.csv.gz"] and lake.list("raw") == []

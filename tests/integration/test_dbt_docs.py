@@ -17,6 +17,7 @@ from lake_assets.project import DBT_PROJECT_DIR
 from lake_assets.settings import PROJECT_ROOT
 from lake_assets.warehouse import LAKE_SCHEMA, duckdb_view_sql
 from tests.e2e.conftest import free_port
+from tests.processes import start_server, stop
 
 DBT = str(PROJECT_ROOT / ".venv/bin/dbt")
 PACKAGE = "taxi_lakehouse"
@@ -74,10 +75,10 @@ def test_the_catalog_lists_the_sources_columns_as_the_yml_does(docs_site):
 def test_dbt_docs_serve_serves_the_site_on_localhost(docs_site):
     target, env = docs_site
     port = free_port()
-    server = subprocess.Popen([DBT, "docs", "serve", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                               str(DBT_PROJECT_DIR), "--target-path", str(target), "--host", "127.0.0.1",
-                               "--port", str(port), "--no-browser"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server([DBT, "docs", "serve", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                           str(DBT_PROJECT_DIR), "--target-path", str(target), "--host", "127.0.0.1",
+                           "--port", str(port), "--no-browser"],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -95,9 +96,4 @@ def test_dbt_docs_serve_serves_the_site_on_localhost(docs_site):
         assert manifest["nodes"]["model.taxi_lakehouse.fact_trips"]["columns"]["fare_amount"]["description"]
     finally:
         # dbt docs serve usually exits on SIGTERM; once in a loaded CI run it did not within 30 s
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=15)

@@ -2,19 +2,21 @@
 
 import os
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from lake_assets.automation.landing_sensor import plan_landing_runs
 from lake_assets.automation.tlc_source_sensor import months_to_probe, plan_source_runs
 from lake_assets.catalog import Month, newest_expected_month
 from lake_assets.definitions import build_definitions
 from lake_assets.lake import LocalLake
+from lake_assets.resources import LakeResource
 from lake_assets.settings import load_settings
 from lake_assets.source import TlcSource
-from tests.conftest import SAMPLE_MIRROR, mirror_template
+from tests.conftest import GREEN_2023_12, SAMPLE_MIRROR, mirror_template
 
 NOW = datetime(2026, 11, 24, 12, 0)
 SCHEDULED_AT = datetime(2026, 11, 15, 6, 0)  # the monthly schedules' tick in November 2026
@@ -102,10 +104,96 @@ def test_landing_sensor_takes_in_good_names_once_and_sets_bad_ones_aside(tmp_pat
     assert request.run_config == {"ops": {"raw_yellow_tripdata": {"config": {"landed_key": "landing/yellow_tripdata_2020-11.csv.gz"}}}}
     assert request.run_key.startswith("landing:yellow_tripdata_2020-11.csv.gz:")
     assert len(rejected) == 2 and all("Moved to landing/rejected/" in r for r in rejected)
-    assert sorted(lake.list("landing/rejected")) == ["landing/rejected/green_tripdata_2020-13.parquet",
-                                                      "landing/rejected/taxi_2020-11.csv"]
+    assert lake.list("landing/rejected") == ["landing/rejected/green_tripdata_2020-13.parquet",
+                                             "landing/rejected/green_tripdata_2020-13.parquet.reason.txt",
+                                             "landing/rejected/taxi_2020-11.csv",
+                                             "landing/rejected/taxi_2020-11.csv.reason.txt"]
     again, rejected_again = plan_landing_runs(lake, load_settings({}))
     assert [r.run_key for r in again] == [request.run_key] and rejected_again == []  # same run key: Dagster runs it once
+
+
+@pytest.fixture(scope="module")
+def default_defs() -> dg.Definitions:
+    return build_definitions(load_settings({}))
+
+
+GOOD_DROP = "yellow_tripdata_2020-11.csv.gz"
+NEWEST = newest_expected_month(datetime.now(UTC), load_settings({}).publication_lag_months)
+CSV_TEXT = b"VendorID,lpep_pickup_datetime,lpep_dropoff_datetime\n2,2020-10-01 00:00:00,2020-10-01 00:10:00\n"
+# What lies under landing/, its bytes (a real file, or bytes made here), and what its reason must say.
+BAD_DROPS = {
+    "past-newest": (f"green_tripdata_{NEWEST.shift(1)}.parquet", GREEN_2023_12,
+                    f"green month {NEWEST.shift(1)} is out of range: green has months from 2013-08 to {NEWEST}"),
+    "before-first": ("green_tripdata_2013-07.parquet", GREEN_2023_12, "from 2013-08 to"),
+    "unknown-service": ("taxi_tripdata_2020-10.parquet", GREEN_2023_12, "service one of green, yellow"),
+    "upper-case-service": ("GREEN_tripdata_2023-12.parquet", GREEN_2023_12, "Service names are lower-case"),
+    "plain-csv": ("green_tripdata_2020-10.csv", CSV_TEXT, "{parquet|csv.gz}"),
+    "csv-in-parquet": ("green_tripdata_2020-10.parquet", CSV_TEXT, "is not a parquet file: it begins with b'VendorID"),
+    "empty": ("green_tripdata_2020-10.csv.gz", b"", "is empty"),
+    "folder": ("batch/green_tripdata_2023-12.parquet", GREEN_2023_12, "landing/batch/ is a folder"),
+    "spaces": ("green tripdata 2023-12.parquet", GREEN_2023_12, "is not of the form"),
+    "non-ascii": ("grün_tripdata_2023-12.parquet", GREEN_2023_12, "is not of the form"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_DROPS.values(), ids=BAD_DROPS.keys())
+def test_a_bad_drop_is_set_aside_with_its_reason_and_the_good_one_beside_it_is_taken_in(tmp_path, bad,
+                                                                                        default_defs):
+    name, content, reason = bad
+    lake = LocalLake(tmp_path / "lake")
+    with lake.writer(f"landing/{GOOD_DROP}") as tmp:
+        shutil.copyfile(SAMPLE_MIRROR / "yellow" / GOOD_DROP, tmp)
+    with lake.writer(f"landing/{name}") as tmp:
+        tmp.write_bytes(content) if isinstance(content, bytes) else shutil.copyfile(content, tmp)
+    data = lake.head(f"landing/{name}", 1 << 30)
+
+    # One tick of the real sensor, as the daemon evaluates it: run requests checked against the partitions.
+    with dg.build_sensor_context(resources={"lake": LakeResource(url=str(lake.root))},
+                                 repository_def=default_defs.get_repository_def()) as context:
+        requests = default_defs.resolve_sensor_def("lake_landing_sensor").evaluate_tick(context).run_requests
+
+    assert [r.run_config["ops"]["raw_yellow_tripdata"]["config"]["landed_key"] for r in requests] == [
+        f"landing/{GOOD_DROP}"]
+    top = name.split("/")[0]  # a folder is set aside whole
+    assert lake.list("landing/rejected") == sorted([f"landing/rejected/{name}", f"landing/rejected/{top}.reason.txt"])
+    assert lake.head(f"landing/rejected/{name}", 1 << 30) == data  # moved, byte for byte, never deleted
+    written = (lake.root / f"landing/rejected/{top}.reason.txt").read_text(encoding="utf-8")
+    assert f"landing/{top}" in written and reason in written
+    assert lake.list("landing") == sorted([f"landing/{GOOD_DROP}", *lake.list("landing/rejected")])
+
+
+def test_a_drop_rejected_twice_under_one_name_keeps_both(tmp_path):
+    lake = LocalLake(tmp_path / "lake")
+    for content in (b"first", b"second"):
+        with lake.writer("landing/green_tripdata_2020-10.parquet") as tmp:
+            tmp.write_bytes(content)
+        assert plan_landing_runs(lake, load_settings({}))[0] == []
+    assert lake.head("landing/rejected/green_tripdata_2020-10.parquet", 10) == b"first"
+    assert lake.head("landing/rejected/green_tripdata_2020-10.parquet.1", 10) == b"second"
+    assert lake.exists("landing/rejected/green_tripdata_2020-10.parquet.1.reason.txt")
+
+
+def test_the_schedule_skips_a_month_before_the_service_began(default_defs):
+    defs = default_defs
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2019, 2, 15, 6),
+                                        repository_def=defs.get_repository_def())
+    result = defs.resolve_schedule_def("monthly_fhvhv_ingest").evaluate_tick(context)
+    assert result.run_requests == [] and "fhvhv month 2018-12 is out of range" in result.skip_message
+    assert "from 2019-02 to" in result.skip_message
+
+
+def test_the_source_sensor_names_a_mirror_month_past_the_newest_once(tmp_path):
+    mirror = sample_green_mirror(tmp_path)
+    late = mirror / f"green/green_tripdata_{NEWEST.shift(1)}.parquet"
+    shutil.copyfile(GREEN_2023_12, late)
+    source, lake, settings = TlcSource(mirror_template(mirror)), LocalLake(tmp_path / "lake"), load_settings({})
+    requests, cursor, notes = plan_source_runs(source, lake, {}, datetime.now(UTC), settings)
+    assert sorted(r.partition_key for r in requests) == ["2020-10", "2023-12"]
+    refused = (f"green {NEWEST.shift(1)} refused: green month {NEWEST.shift(1)} is out of range: green has months "
+               f"from 2013-08 to {NEWEST} (the newest the TLC should have published by now).")
+    assert [n for n in notes if "refused" in n] == [refused]
+    _, _, again = plan_source_runs(source, lake, cursor, datetime.now(UTC), settings)
+    assert again == []
 
 
 def test_runs_the_schedules_and_sensors_request_carry_the_run_retry_limit(tmp_path):
