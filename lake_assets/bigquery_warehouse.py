@@ -39,7 +39,8 @@ def external_table_ddl(project: str, dataset: str, service: str, conformed_uri: 
     """CREATE OR REPLACE EXTERNAL TABLE over every conformed month of a service. No column list:
     the conformed files already carry the canonical types, and BigQuery reads them from the Parquet
     (a declared schema would not override the files' types anyway); year and month come from the
-    hive partition folders."""
+    hive partition folders. A query that does not filter on them is refused (require_hive_partition_filter):
+    nothing scans every month by accident."""
     _checked_gs_prefix(conformed_uri)
     return (
         f"CREATE OR REPLACE EXTERNAL TABLE {_table(project, dataset, service)}\n"
@@ -47,7 +48,8 @@ def external_table_ddl(project: str, dataset: str, service: str, conformed_uri: 
         "OPTIONS (\n"
         "  format = 'PARQUET',\n"
         f"  uris = ['{conformed_uri}/*'],\n"
-        f"  hive_partition_uri_prefix = '{conformed_uri}'\n"
+        f"  hive_partition_uri_prefix = '{conformed_uri}',\n"
+        "  require_hive_partition_filter = true\n"
         ")"
     )
 
