@@ -48,8 +48,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @abstractmethod
     def register_external_table(self, service: str, lake: Lake) -> dict:
-        """Creates or replaces ext_<service>_tripdata, reading none of its rows; returns metadata (table,
-        location). Its rows and months are the lake's to tell (lake_counts)."""
+        """Creates or replaces ext_<service>_tripdata, reading none of its rows; returns metadata: table,
+        location, and what the warehouse billed for it where it says (bytes_processed, bytes_billed).
+        Its rows and months are the lake's to tell (lake_counts)."""
 
     @abstractmethod
     def query(self, sql: str) -> list[tuple]: ...

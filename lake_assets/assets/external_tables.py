@@ -36,6 +36,7 @@ def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinitio
         if counts.counted_from_files:
             context.log.info(f"no recorded row count for {', '.join(counts.counted_from_files)}: counted from the files")
         context.log.info(f"registered {registered['table']}: {counts.rows:,} rows in {len(counts.months)} months")
+        cost = {f"bigquery/{name}": registered[name] for name in ("bytes_processed", "bytes_billed") if name in registered}
         return dg.MaterializeResult(
             metadata={
                 "table": registered["table"],
@@ -43,6 +44,7 @@ def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinitio
                 "months": len(counts.months),
                 "dagster/row_count": counts.rows,
                 "rows_counted_from_files": dg.MetadataValue.json(counts.counted_from_files),
+                **cost,
             }
         )
 
