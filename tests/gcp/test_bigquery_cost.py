@@ -5,6 +5,10 @@ external table without a filter on its partition columns, and the registration's
 import dagster as dg
 import pytest
 
+from lake_assets.dbt_cost import with_bigquery_cost
+from lake_assets.project import dbt_project
+from lake_assets.resources import build_resources
+from lake_assets.settings import load_settings
 from tests.gcp.bigquery_recorder import unfiltered_reads
 from tests.helpers import load_defs, materialize
 
@@ -51,3 +55,15 @@ def test_registration_reads_no_row_is_capped_and_records_what_it_cost(
     assert any("ext_green_tripdata" in q.sql for q in by_dbt) and any("count(*)" in q.sql for q in by_dbt)
     assert {q.maximum_bytes_billed for q in by_dbt} == {CAP}
     assert [q.sql for q in registration + by_dbt if unfiltered_reads(q.sql)] == []
+
+
+def test_dbt_models_bytes_reach_their_materializations_on_the_emulator(bigquery_lakehouse, green_mirror):
+    bigquery_lakehouse(green_mirror)
+    dbt = build_resources(load_settings())["dbt"]
+    invocation = dbt.cli(["build", "--select", "taxi_zone_lookup dim_zones"], manifest=dbt_project.manifest_path)
+    assert invocation.is_successful()
+    events = {e.asset_key.path[-1]: e for e in with_bigquery_cost(invocation, invocation.stream())
+              if isinstance(e, dg.AssetMaterialization)}
+    assert set(events) == {"taxi_zone_lookup", "dim_zones"}
+    assert events["dim_zones"].metadata["bigquery/bytes_processed"].value == 0  # bqemulator reports 0
+    assert "bigquery/bytes_processed" not in events["taxi_zone_lookup"].metadata  # a seed's load job: none
