@@ -39,7 +39,8 @@ def external_table_ddl(project: str, dataset: str, service: str, conformed_uri: 
     """CREATE OR REPLACE EXTERNAL TABLE over every conformed month of a service. No column list:
     the conformed files already carry the canonical types, and BigQuery reads them from the Parquet
     (a declared schema would not override the files' types anyway); year and month come from the
-    hive partition folders."""
+    hive partition folders. A query that does not filter on them is refused (require_hive_partition_filter):
+    nothing scans every month by accident."""
     _checked_gs_prefix(conformed_uri)
     return (
         f"CREATE OR REPLACE EXTERNAL TABLE {_table(project, dataset, service)}\n"
@@ -47,7 +48,8 @@ def external_table_ddl(project: str, dataset: str, service: str, conformed_uri: 
         "OPTIONS (\n"
         "  format = 'PARQUET',\n"
         f"  uris = ['{conformed_uri}/*'],\n"
-        f"  hive_partition_uri_prefix = '{conformed_uri}'\n"
+        f"  hive_partition_uri_prefix = '{conformed_uri}',\n"
+        "  require_hive_partition_filter = true\n"
         ")"
     )
 
@@ -68,6 +70,12 @@ def emulator_stand_in_ddl(project: str, dataset: str, service: str, conformed_ur
     )
 
 
+def job_cost(job: bigquery.QueryJob) -> dict[str, int]:
+    """What BigQuery's job statistics say a finished job processed and billed, where they say it."""
+    stats = {"bytes_processed": job.total_bytes_processed, "bytes_billed": job.total_bytes_billed}
+    return {name: value for name, value in stats.items() if value is not None}
+
+
 class BigQueryWarehouse(WarehouseResource):
     """A thin resource around google-cloud-bigquery's client; credentials from Application Default
     Credentials (GOOGLE_APPLICATION_CREDENTIALS or the environment), never put into config."""
@@ -75,23 +83,33 @@ class BigQueryWarehouse(WarehouseResource):
     project: str
     dataset: str
     location: str = "US"
+    # BQ_MAXIMUM_BYTES_BILLED: every query of the client is given it; one past it fails instead of billing.
+    maximum_bytes_billed: int | None = None
+
+    def query_job_config(self) -> bigquery.QueryJobConfig:
+        """The configuration every query of client() starts from."""
+        from google.cloud import bigquery
+
+        config = bigquery.QueryJobConfig()
+        if self.maximum_bytes_billed is not None:
+            config.maximum_bytes_billed = self.maximum_bytes_billed
+        return config
 
     def client(self) -> bigquery.Client:
         from google.cloud import bigquery
 
-        return bigquery.Client(project=self.project, location=self.location)
+        return bigquery.Client(project=self.project, location=self.location,
+                               default_query_job_config=self.query_job_config())
 
     def external_table_sql(self, service: str, conformed_uri: str) -> str:
         return external_table_ddl(self.project, self.dataset, service, conformed_uri)
 
     def register_external_table(self, service: str, lake: Lake) -> dict:
         location = lake.uri(conformed_prefix(service))
-        client = self.client()
-        client.query(self.external_table_sql(service, location)).result()
+        job = self.client().query(self.external_table_sql(service, location))
+        job.result()
         table = f"{self.project}.{self.dataset}.{external_table_name(service)}"
-        rows, months = next(iter(client.query(
-            f"SELECT count(*), count(DISTINCT year * 100 + month) FROM `{table}`").result()))
-        return {"table": table, "rows": rows, "months": months, "location": location}
+        return {"table": table, "location": location, **job_cost(job)}
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client().query(sql).result()]
@@ -131,7 +149,8 @@ class BigQueryEmulatorWarehouse(BigQueryWarehouse):
         from google.cloud import bigquery
 
         return bigquery.Client(project=self.project, location=self.location, credentials=AnonymousCredentials(),
-                               client_options=ClientOptions(api_endpoint=self.api_endpoint))
+                               client_options=ClientOptions(api_endpoint=self.api_endpoint),
+                               default_query_job_config=self.query_job_config())
 
     def external_table_sql(self, service: str, conformed_uri: str) -> str:
         return emulator_stand_in_ddl(self.project, self.dataset, service, conformed_uri, self.gcs_local_root)

@@ -125,11 +125,13 @@ def build_resources(settings: Settings) -> dict:
     if settings.target == "gcp" and settings.bigquery_emulator_url:
         warehouse = BigQueryEmulatorWarehouse(project=settings.gcp_project, dataset=settings.bq_dataset,
                                               location=settings.bq_location,
+                                              maximum_bytes_billed=settings.bq_maximum_bytes_billed,
                                               api_endpoint=settings.bigquery_emulator_url,
                                               gcs_local_root=settings.bigquery_emulator_gcs_root)
     elif settings.target == "gcp":
         warehouse = BigQueryWarehouse(project=settings.gcp_project, dataset=settings.bq_dataset,
-                                      location=settings.bq_location)
+                                      location=settings.bq_location,
+                                      maximum_bytes_billed=settings.bq_maximum_bytes_billed)
     else:
         warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(settings.duckdb_path),
                                                           connection_config=settings.duckdb_limits.as_duckdb_config()),

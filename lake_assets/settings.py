@@ -90,14 +90,19 @@ class Settings:
     duckdb_lock_timeout_seconds: float = 900.0
     duckdb_lock_retry_delay_seconds: float = 1.0
     dbt_months_per_run: int = DEFAULT_DBT_MONTHS_PER_RUN
+    # BigQuery's cap on the bytes one query may bill (None: no cap), for dbt and the project's client.
+    bq_maximum_bytes_billed: int | None = None
 
     @property
     def is_local(self) -> bool:
         return self.target == "local"
 
     def dbt_profile_env(self) -> dict[str, str]:
-        """The variables dbt_project/profiles.yml reads for this warehouse: its path and DuckDB's limits."""
-        return {"DUCKDB_PATH": str(self.duckdb_path), **self.duckdb_limits.as_dbt_env()}
+        """The variables dbt_project/profiles.yml reads for this warehouse: its path, DuckDB's limits and
+        BigQuery's cap on bytes billed (when set)."""
+        cap = self.bq_maximum_bytes_billed
+        return {"DUCKDB_PATH": str(self.duckdb_path), **self.duckdb_limits.as_dbt_env(),
+                **({} if cap is None else {"BQ_MAXIMUM_BYTES_BILLED": str(cap)})}
 
 
 def redact_url(url: str) -> str:
@@ -123,6 +128,15 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, minimum: int) 
     if value < minimum:
         raise SettingsError(f"{name}={value} is below {minimum}; set it to a whole number >= {minimum}.")
     return value
+
+
+def _optional_positive_int_setting(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^[0-9]+$", raw) or int(raw) < 1:
+        raise SettingsError(f"{name}={raw!r} is not a positive whole number of bytes; set one, or unset it: no cap.")
+    return int(raw)
 
 
 def _float_setting(env: Mapping[str, str], name: str, default: float) -> float:
@@ -286,4 +300,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         duckdb_lock_timeout_seconds=_float_setting(env, "DUCKDB_LOCK_TIMEOUT_SECONDS", 900.0),
         duckdb_lock_retry_delay_seconds=_float_setting(env, "DUCKDB_LOCK_RETRY_DELAY_SECONDS", 1.0),
         dbt_months_per_run=_int_setting(env, "DBT_MONTHS_PER_RUN", DEFAULT_DBT_MONTHS_PER_RUN, 1),
+        bq_maximum_bytes_billed=_optional_positive_int_setting(env, "BQ_MAXIMUM_BYTES_BILLED"),
     )

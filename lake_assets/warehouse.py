@@ -59,7 +59,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @abstractmethod
     def register_external_table(self, service: str, lake: Lake) -> dict:
-        """Creates or replaces ext_<service>_tripdata; returns metadata (table, row count, location)."""
+        """Creates or replaces ext_<service>_tripdata, reading none of its rows; returns metadata: table,
+        location, and what the warehouse billed for it where it says (bytes_processed, bytes_billed).
+        Its rows and months are the lake's to tell (lake_counts)."""
 
     @abstractmethod
     def query(self, sql: str) -> list[tuple]: ...
@@ -93,9 +95,7 @@ class DuckDBWarehouse(WarehouseResource):
         with self.writer_lock().hold(f"register {table}"), self.duckdb.get_connection() as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_SCHEMA}")
             conn.execute(sql)
-            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            months = conn.execute(f"SELECT count(DISTINCT (year, month)) FROM {table}").fetchone()[0]
-        return {"table": table, "rows": rows, "months": months, "location": lake.uri(conformed_prefix(service))}
+        return {"table": table, "location": lake.uri(conformed_prefix(service))}
 
     def query(self, sql: str) -> list[tuple]:
         with self.writer_lock().hold("query"), self.duckdb.get_connection() as conn:

@@ -5,6 +5,7 @@ BigQuery. bqemulator reads gs:// objects from fake-gcs-server's storage folder, 
 import os
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from google.cloud import bigquery, storage
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.processes import start_server, stop
+from tests.gcp.bigquery_recorder import RecordingProxy
 
 BUCKET = "taxi-lake"
 PROJECT = "local"
@@ -148,3 +150,15 @@ def bigquery_lakehouse(gcp_lakehouse, bigquery_emulator, monkeypatch):
     monkeypatch.setenv("BQEMU_GCS_LOCAL_ROOT", bigquery_emulator.gcs_root)
     monkeypatch.setenv("BQ_DATASET", "lake")
     return gcp_lakehouse
+
+
+@pytest.fixture
+def recorded_bigquery(bigquery_lakehouse, bigquery_emulator, monkeypatch):
+    """bigquery_lakehouse with its BigQuery reached through a RecordingProxy: `take()` gives the queries
+    the project's client and dbt sent since the last take."""
+    proxy = RecordingProxy(bigquery_emulator.url)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BIGQUERY_EMULATOR_URL", proxy.url)
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()

@@ -29,6 +29,8 @@ def test_the_ddl_parses_as_bigquery_and_points_at_the_conformed_prefix(service):
     written = {p.name: p.args["value"] for p in statement.find_all(exp.Property) if p.args.get("value")}
     assert [u.name for u in written["uris"].expressions] == [f"{prefix}/*"]
     assert written["hive_partition_uri_prefix"].name == prefix
+    # BigQuery refuses a query of the table that does not filter on year or month: no full scan.
+    assert written["require_hive_partition_filter"].sql(dialect="bigquery") == "TRUE"
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,9 @@ def test_file_url_lake_is_a_folder():
         ({"DUCKDB_THREADS": "0"}, "DUCKDB_THREADS"),
         ({"DUCKDB_THREADS": "two"}, "DUCKDB_THREADS"),
         ({"DUCKDB_TEMP_DIRECTORY": "/etc/hostname/spill"}, "DUCKDB_TEMP_DIRECTORY"),
+        ({"BQ_MAXIMUM_BYTES_BILLED": "10GB"}, "BQ_MAXIMUM_BYTES_BILLED"),
+        ({"BQ_MAXIMUM_BYTES_BILLED": "0"}, "BQ_MAXIMUM_BYTES_BILLED"),
+        ({"BQ_MAXIMUM_BYTES_BILLED": "-1"}, "BQ_MAXIMUM_BYTES_BILLED"),
     ],
 )
 def test_invalid_settings_fail_with_a_message_that_names_the_setting(env, names):
@@ -65,3 +68,11 @@ def test_duckdb_limits_have_sane_defaults_and_take_the_environment():
     assert limits.as_duckdb_config() == {"memory_limit": "1500MB", "threads": 3, "temp_directory": "/tmp/spill"}
     assert limits.as_dbt_env() == {"DUCKDB_MEMORY_LIMIT": "1500MB", "DUCKDB_THREADS": "3",
                                    "DUCKDB_TEMP_DIRECTORY": "/tmp/spill"}
+
+
+def test_the_bytes_billed_cap_is_optional_and_reaches_dbts_profile_env():
+    assert load_settings({}).bq_maximum_bytes_billed is None
+    assert "BQ_MAXIMUM_BYTES_BILLED" not in load_settings({}).dbt_profile_env()
+    settings = load_settings({"BQ_MAXIMUM_BYTES_BILLED": " 10000000000 "})
+    assert settings.bq_maximum_bytes_billed == 10_000_000_000
+    assert settings.dbt_profile_env()["BQ_MAXIMUM_BYTES_BILLED"] == "10000000000"

@@ -1,0 +1,65 @@
+"""A service's months and rows in the lake, from what the lake already knows: no warehouse scan.
+
+The months are the lake's object listing (what the external table or view reads, whoever wrote it);
+each month's rows are the `dagster/row_count` its latest conformed materialization recorded. A month
+this Dagster instance has no record of (written by another instance, or before the instance was
+reset) is counted from its Parquet file's footer instead, so the figures always describe the lake.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from lake_assets.lake import Lake, conformed_prefix
+
+
+@dataclass(frozen=True)
+class LakeCounts:
+    months: list[str]  # partition keys, YYYY-MM, sorted
+    rows: int
+    counted_from_files: list[str]  # the months without a recorded row count
+
+
+def conformed_months(lake: Lake, service: str) -> dict[str, list[str]]:
+    """Partition key (YYYY-MM) -> the month's object keys, from the listing of conformed/<service>/."""
+    pattern = re.compile(rf"^{re.escape(conformed_prefix(service))}/year=(\d{{4}})/month=(\d{{2}})/[^/]+\.parquet$")
+    months: dict[str, list[str]] = {}
+    for key in lake.list(conformed_prefix(service)):
+        if match := pattern.match(key):
+            months.setdefault(f"{match[1]}-{match[2]}", []).append(key)
+    return dict(sorted(months.items()))
+
+
+def recorded_rows(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: list[str]) -> dict[str, int]:
+    """Partition -> `dagster/row_count` of its latest materialization, for the partitions that have one:
+    two queries of the event log, however many months."""
+    latest = instance.get_latest_storage_id_by_partition(
+        asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions))
+    if not latest:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())), limit=len(latest)).records
+    rows = {}
+    for record in records:
+        metadata = record.asset_materialization.metadata
+        if "dagster/row_count" in metadata:
+            rows[record.partition_key] = metadata["dagster/row_count"].value
+    return rows
+
+
+def file_rows(lake: Lake, key: str) -> int:
+    with lake.local_copy(key) as path:
+        return pl.scan_parquet(path).select(pl.len()).collect().item()
+
+
+def lake_counts(instance: dg.DagsterInstance, lake: Lake, service: str, conformed_key: dg.AssetKey) -> LakeCounts:
+    months = conformed_months(lake, service)
+    recorded = recorded_rows(instance, conformed_key, list(months))
+    unrecorded = [m for m in months if m not in recorded]
+    rows = sum(recorded[m] for m in months if m in recorded)
+    rows += sum(file_rows(lake, key) for m in unrecorded for key in months[m])
+    return LakeCounts(months=list(months), rows=rows, counted_from_files=unrecorded)
