@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, dbt_assets
 
 from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
+from lake_assets.dbt_cost import with_bigquery_cost
 from lake_assets.dbt_metadata import with_table_metadata
 from lake_assets.project import dbt_project
 from lake_assets.resources import WarehouseDbtResource
@@ -82,7 +83,8 @@ def run_months(window: dg.TimeWindow) -> tuple[str, str]:
 def stream_with_metadata(invocation: DbtCliInvocation, dbt: WarehouseDbtResource, warehouse: WarehouseResource
                          ) -> Iterator:
     """dbt's events once dbt has exited, each built model's with its row count, column schema and column
-    lineage (lake_assets/dbt_metadata.py). DuckDB lets one process at a time open the warehouse file for
+    lineage (lake_assets/dbt_metadata.py) and, on BigQuery, the bytes it processed and billed
+    (lake_assets/dbt_cost.py). DuckDB lets one process at a time open the warehouse file for
     writing: the warehouse is read only after the dbt process has exited (its events are kept)."""
     invocation.is_successful()
     dbt.keep_partial_parse(invocation)
@@ -91,7 +93,7 @@ def stream_with_metadata(invocation: DbtCliInvocation, dbt: WarehouseDbtResource
     # BigQuery project).
     if (invocation.target_path / "manifest.json").is_file():
         invocation.manifest = invocation.get_artifact("manifest.json")
-    yield from with_table_metadata(invocation, warehouse)
+    yield from with_bigquery_cost(invocation, with_table_metadata(invocation, warehouse))
 
 
 def build_dbt_assets(trip_month_partitions: dg.PartitionsDefinition, months_per_run: int) -> list[dg.AssetsDefinition]:

@@ -18,8 +18,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, storage
 
 from lake_assets.settings import PROJECT_ROOT
-from tests.processes import start_server, stop
 from tests.gcp.bigquery_recorder import RecordingProxy
+from tests.processes import start_server, stop
 
 BUCKET = "taxi-lake"
 PROJECT = "local"
