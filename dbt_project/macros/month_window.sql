@@ -32,11 +32,8 @@
     date '{{ value }}'
 {%- endmacro %}
 
-{#- The months of the run as date literals: the partitions a BigQuery insert_overwrite replaces
-    (macros/bigquery_insert_overwrite.sql). Static partitions spare BigQuery the query that finds
-    them, and a run with no months named (plain `dbt build`) replaces the partitions its rows fall
-    in instead. -#}
-{% macro month_partitions() -%}
+{#- The first days of the run's months, as dates (none: every month). -#}
+{% macro run_month_starts() -%}
     {%- set window = run_months() -%}
     {%- if not window -%}
         {{ return(none) }}
@@ -46,7 +43,54 @@
     {%- set months = [] -%}
     {%- for offset in range((end.year - start.year) * 12 + end.month - start.month) -%}
         {%- set index = start.month - 1 + offset -%}
-        {%- do months.append("date '" ~ modules.datetime.date(start.year + index // 12, index % 12 + 1, 1).isoformat() ~ "'") -%}
+        {%- do months.append(modules.datetime.date(start.year + index // 12, index % 12 + 1, 1)) -%}
     {%- endfor -%}
     {{ return(months) }}
+{%- endmacro %}
+
+{#- The months of the run as date literals: the partitions a BigQuery insert_overwrite replaces
+    (macros/bigquery_insert_overwrite.sql). Static partitions spare BigQuery the query that finds
+    them, and a run with no months named (plain `dbt build`) replaces the partitions its rows fall
+    in instead. -#}
+{% macro month_partitions() -%}
+    {%- set months = run_month_starts() -%}
+    {%- if months is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for month in months -%}
+        {%- do literals.append("date '" ~ month.isoformat() ~ "'") -%}
+    {%- endfor -%}
+    {{ return(literals) }}
+{%- endmacro %}
+
+{#- Restricts a read of the lake (an ext_<service>_tripdata source) to the months of the run, on its
+    hive partition columns year and month. BigQuery prunes the files of an external table by
+    predicates on the bare partition columns against literals, and its external tables require
+    one (require_hive_partition_filter): there it reads `(year = 2020 and month in (10, 11, 12)) or
+    ...`, and a run of every month says so with `year is not null`. DuckDB prunes the hive folders
+    of read_parquet through the date it builds from them as well, so its SQL stays as it was. -#}
+{% macro lake_month_filter() -%}
+    {{ return(adapter.dispatch('lake_month_filter', 'taxi_lakehouse')()) }}
+{%- endmacro %}
+
+{% macro default__lake_month_filter() -%}
+    {{ month_window_filter(month_start('year', 'month')) }}
+{%- endmacro %}
+
+{% macro bigquery__lake_month_filter() -%}
+    {%- set months = run_month_starts() -%}
+    {%- if not months -%}
+        year is not null
+    {%- else -%}
+        {%- set by_year = {} -%}
+        {%- for day in months -%}
+            {%- do by_year.setdefault(day.year, []).append(day.month | string) -%}
+        {%- endfor -%}
+        {%- set terms = [] -%}
+        {%- for year, in_year in by_year | dictsort -%}
+            {%- do terms.append("(year = " ~ year ~ " and month in (" ~ in_year | join(", ") ~ "))") -%}
+        {%- endfor -%}
+        ({{ terms | join(" or ") }})
+    {%- endif -%}
 {%- endmacro %}

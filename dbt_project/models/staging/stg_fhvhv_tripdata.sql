@@ -6,7 +6,7 @@
 -- only the licence, base, times, zones and SR_Flag: the other columns are null there.
 with source as (
     select * from {{ source('lake', 'ext_fhvhv_tripdata') }}
-    where {{ month_window_filter(month_start('year', 'month')) }}
+    where {{ lake_month_filter() }}
 ),
 
 renamed as (

@@ -5,7 +5,7 @@
 -- month run reads only that month's files.
 with source as (
     select * from {{ source('lake', 'ext_yellow_tripdata') }}
-    where {{ month_window_filter(month_start('year', 'month')) }}
+    where {{ lake_month_filter() }}
 ),
 
 renamed as (
