@@ -61,8 +61,9 @@ def with_table_metadata(invocation, warehouse: WarehouseResource, cache_dir: Pat
     parents = {parent for node in built.values() for parent in manifest["parent_map"].get(node["unique_id"], [])}
     nodes = {node["unique_id"]: node for node in built.values()}
     nodes |= {p: manifest["nodes"].get(p) or manifest["sources"][p] for p in parents if p not in nodes}
+    # Nothing built (a run that failed before its first node, e.g. on DuckDB's lock): nothing to ask.
     described = warehouse.describe_tables(sorted({_table(n) for n in nodes.values()}),
-                                          counted={_table(n) for n in built.values()})
+                                          counted={_table(n) for n in built.values()}) if built else {}
     columns = {unique_id: described[_table(node)].columns for unique_id, node in nodes.items()
                if _table(node) in described}
     for event in events:
