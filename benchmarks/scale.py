@@ -108,17 +108,18 @@ def run_sampled(cmd: list[str], env: dict, label: str) -> dict:
     return {"seconds": wall, "stdout": out, "peaks": peaks}
 
 
-def project_env(home: Path, mirror: Path) -> dict:
+def project_env(home: Path, mirror: Path, months_per_run: int | None = None) -> dict:
     (home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    return {**os.environ, "LAKE_URL": str(home / "lake"), "DUCKDB_PATH": str(home / "warehouse.duckdb"),
+    batch = {"DBT_MONTHS_PER_RUN": str(months_per_run)} if months_per_run else {}
+    return {**os.environ, **batch, "LAKE_URL": str(home / "lake"), "DUCKDB_PATH": str(home / "warehouse.duckdb"),
             "DAGSTER_HOME": str(home / "dagster_home"), "DUCKDB_TEMP_DIRECTORY": str(home / "duckdb_tmp"),
             "TLC_SOURCE_URL": mirror.as_uri() + "/{service}_tripdata_{year}-{month}.parquet"}
 
 
-def run_project(home: Path, mirror: Path, months: list[str], label: str) -> dict:
+def run_project(home: Path, mirror: Path, months: list[str], label: str, months_per_run: int | None = None) -> dict:
     cmd = [PY, "-m", "lake_assets.materialize_all", "--service", "yellow", *[f"--month={m}" for m in months]]
     since = time.time()
-    result = run_sampled(cmd, project_env(home, mirror), label)
+    result = run_sampled(cmd, project_env(home, mirror, months_per_run), label)
     result["steps"] = step_seconds(home / "dagster_home", since)
     result["dbt"] = dbt_node_seconds(since)
     result["fixed_costs"] = fixed_costs(home / "dagster_home", since)
@@ -281,7 +282,14 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
         "| " + " | ".join(str(v) for v in row) + " |" for row in rows]
 
 
-def report(months: list[str], rows: int, project: dict, yardstick: dict | None, figures, incremental, big) -> str:
+def batch_rows(label: str, run: dict) -> list:
+    costs = sorted(run["fixed_costs"]) or [0.0]
+    return [label, len(run["fixed_costs"]), f"{run['seconds']:.1f}", f"{run['steps'].get('dbt_monthly_models', 0):.1f}",
+            f"{costs[len(costs) // 2]:.1f}", f"{max(run['peaks'].values()):,.0f}"]
+
+
+def report(months: list[str], rows: int, project: dict, yardstick: dict | None, figures, incremental, big,
+           baseline: dict | None = None, baseline_k: int = 1) -> str:
     title = (f"### Scale: {len(months)} yellow months x {rows:,} trips ({time.strftime('%Y-%m-%d %H:%M')}, "
              f"{os.cpu_count()} cores)")
     lines = [title, ""]
@@ -313,6 +321,12 @@ def report(months: list[str], rows: int, project: dict, yardstick: dict | None, 
         lines += ["", (f"Monthly dbt runs: {len(costs)} (DBT_MONTHS_PER_RUN={os.environ.get('DBT_MONTHS_PER_RUN', 'default')}); "
                        f"fixed cost per run (step wall time minus dbt's own elapsed time): median "
                        f"{costs[len(costs) // 2]:.1f} s, max {costs[-1]:.1f} s.")]
+    if baseline:
+        lines += ["", "Batches against a dbt run per month, in the same run of this benchmark:", ""]
+        lines += _table(["DBT_MONTHS_PER_RUN", "dbt runs", "whole entry point s", "monthly dbt steps s",
+                         "fixed cost per run s (median)", "peak MiB (largest process)"],
+                        [batch_rows(str(baseline_k), baseline),
+                         batch_rows(os.environ.get("DBT_MONTHS_PER_RUN", "default"), project)])
     fact_rows, total = figures
     lines += ["", f"Project: fact_trips {fact_rows:,} rows, sum(total_amount) {total:,.2f}."]
     if yardstick:
@@ -340,6 +354,8 @@ def main() -> None:
     parser.add_argument("--skip-yardstick", action="store_true")
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-big-conform", action="store_true")
+    parser.add_argument("--baseline-months-per-run", type=int, default=1,
+                        help="also run the twelve months with this DBT_MONTHS_PER_RUN, to compare (0: skip)")
     args = parser.parse_args()
     history = [f"{2022 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in range(1, args.months + 1)]
     new_month = f"{2022 + args.months // 12}-{args.months % 12 + 1:02d}"
@@ -347,6 +363,11 @@ def main() -> None:
     mirror = files[0].parent
     with tempfile.TemporaryDirectory(dir=SCALE_CACHE) as tmp:
         work = Path(tmp)
+        baseline = None
+        if args.baseline_months_per_run:
+            baseline = run_project(work / "baseline", mirror, history,
+                                   f"project, {len(history)} months, {args.baseline_months_per_run} a run",
+                                   months_per_run=args.baseline_months_per_run)
         project = run_project(work / "full", mirror, history, f"project, {len(history)} months")
         figures = warehouse_figures(work / "full")
         yardstick = None if args.skip_yardstick else run_yardstick(files[:-1], work)
@@ -357,7 +378,8 @@ def main() -> None:
             one = run_project(work / "one", mirror, [new_month], "new month on 1 month")["seconds"]
             incremental = (one, twelve)
         big = [] if args.skip_big_conform else [run_big_conform(path) for path in big_months(args.big_rows)]
-    text = report(history, args.rows, project, yardstick, figures, incremental, big)
+    text = report(history, args.rows, project, yardstick, figures, incremental, big, baseline,
+                  args.baseline_months_per_run)
     print("\n" + text)
     write_results("scale.md", text)
 
