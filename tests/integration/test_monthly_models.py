@@ -102,12 +102,12 @@ def test_a_month_run_tests_only_its_months_and_a_plain_dbt_test_tests_all(two_gr
     assert result.success
     # the dbt tests (the freshness check of fact_trips is about the calendar, not these months)
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations() if c.check_name != "freshness_check"}
-    assert checks["unique_stg_green_tripdata_trip_id"] is True  # it ran, on 2020-10 only
+    assert checks["unique_within_month_stg_green_tripdata_trip_id"] is True  # it ran, on 2020-10 only
     assert all(checks.values()), checks
 
     plain = dbt(["test", "--select", "stg_green_tripdata"], db, venv_env)
     assert plain.returncode != 0
-    assert "FAIL 1 unique_stg_green_tripdata_trip_id" in plain.stdout
+    assert "FAIL 1 unique_within_month_stg_green_tripdata_trip_id" in plain.stdout
 
 
 def test_duckdb_limits_reach_the_warehouse_resource_and_dbt(tmp_path, monkeypatch):
