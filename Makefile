@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query
+.PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query \
+	snapshot
 
 install: $(INSTALLED)
 
@@ -41,6 +42,11 @@ run: install manifest instance
 
 test: install system-deps bqemulator lint manifest
 	$(PY) -m pytest
+
+# Rewrite tests/unit/asset_graph_snapshot.json from the code's asset graph, after an intended change to it
+# (review its diff and commit it with the change).
+snapshot: install manifest
+	UPDATE_SNAPSHOT=1 $(PY) -m pytest -q tests/unit/test_asset_graph_snapshot.py
 
 # Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own),
 # and Debian's PostgreSQL server for the deploy tier (its fixture starts a throwaway cluster).
