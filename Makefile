@@ -8,15 +8,30 @@ export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query \
-	snapshot
+	snapshot lock
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# Exactly the versions of requirements.lock, then the project itself, editable, on top of them (pip
+# check fails if the lock lacks one of its dependencies: run `make lock`).
+LOCK := requirements.lock
+$(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,deploy]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $@
+
+# Every Python dependency of pyproject.toml (with the dev and deploy extras) pinned, for CPython 3.11 on
+# Linux (.venv, the code image). Re-resolved after a change to pyproject.toml, keeping every pin that
+# still fits; `make lock UPGRADE=1` takes the newest release each requirement allows instead.
+UV_VERSION := 0.13.9
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra deploy --python-version 3.11 \
+		--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 # The dbt manifest Dagster loads, prepared as dagster-dbt documents for deployment, and again
 # whenever a file of the dbt project is newer than it.
