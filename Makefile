@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query \
-	snapshot lock
+	snapshot lock check
 
 install: $(INSTALLED)
 
@@ -57,6 +57,12 @@ run: install manifest instance
 
 test: install system-deps bqemulator lint manifest
 	$(PY) -m pytest
+
+# The edit-test loop: ruff and the unit tier (README, The two commands: how long it takes); `make lint` adds
+# sqlfluff on the models, `make test` every tier.
+check: install manifest
+	$(VENV)/bin/ruff check lake_assets tests data benchmarks
+	$(PY) -m pytest -q tests/unit
 
 # Rewrite tests/unit/asset_graph_snapshot.json from the code's asset graph, after an intended change to it
 # (review its diff and commit it with the change).
