@@ -7,15 +7,31 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query
+.PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query \
+	snapshot lock check
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# Exactly the versions of requirements.lock, then the project itself, editable, on top of them (pip
+# check fails if the lock lacks one of its dependencies: run `make lock`).
+LOCK := requirements.lock
+$(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,deploy]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $@
+
+# Every Python dependency of pyproject.toml (with the dev and deploy extras) pinned, for CPython 3.11 on
+# Linux (.venv, the code image). Re-resolved after a change to pyproject.toml, keeping every pin that
+# still fits; `make lock UPGRADE=1` takes the newest release each requirement allows instead.
+UV_VERSION := 0.13.9
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra deploy --python-version 3.11 \
+		--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) --quiet -o $(LOCK)
 
 # The dbt manifest Dagster loads, prepared as dagster-dbt documents for deployment, and again
 # whenever a file of the dbt project is newer than it.
@@ -41,6 +57,17 @@ run: install manifest instance
 
 test: install system-deps bqemulator lint manifest
 	$(PY) -m pytest
+
+# The edit-test loop: ruff and the unit tier (README, The two commands: how long it takes); `make lint` adds
+# sqlfluff on the models, `make test` every tier.
+check: install manifest
+	$(VENV)/bin/ruff check lake_assets tests data benchmarks
+	$(PY) -m pytest -q tests/unit
+
+# Rewrite tests/unit/asset_graph_snapshot.json from the code's asset graph, after an intended change to it
+# (review its diff and commit it with the change).
+snapshot: install manifest
+	UPDATE_SNAPSHOT=1 $(PY) -m pytest -q tests/unit/test_asset_graph_snapshot.py
 
 # Debian's chromium for the e2e tier (playwright drives it; it never downloads a browser of its own),
 # and Debian's PostgreSQL server for the deploy tier (its fixture starts a throwaway cluster).

@@ -1,4 +1,8 @@
-"""The code location: every asset, check, resource, schedule and sensor of the lakehouse."""
+"""The code location: every asset, check, resource, schedule and sensor of the lakehouse.
+
+Dagster loads `defs` (the `@dg.definitions` function) when it loads the code location; importing this
+module builds nothing and reads no setting, so a bad environment variable fails the load, not the import.
+"""
 
 from __future__ import annotations
 
@@ -57,4 +61,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(load_settings())
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

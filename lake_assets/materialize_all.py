@@ -29,6 +29,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
 from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import SERVICES, CatalogError, Month, check_partition
+from lake_assets.definitions import build_definitions
 from lake_assets.lake import conformed_prefix
 from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
@@ -145,9 +146,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(" ".join(refused) + ("" if args.service else " Choose the services with --service."))
     for message in refused:
         print(f"left out: {message}", file=sys.stderr)
-    # Imported once the settings are known good: the module builds its `defs` on import.
-    from lake_assets.definitions import build_definitions
-
     defs = build_definitions(settings)
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The folder holding dbt_project/ and data/: the checkout this package is in, or, when the package is
+# installed (not editable, as in the code image), the folder LAKEHOUSE_PROJECT_ROOT names.
+PROJECT_ROOT = Path(os.environ.get("LAKEHOUSE_PROJECT_ROOT") or Path(__file__).resolve().parent.parent)
 SAMPLE_MIRROR_DIR = PROJECT_ROOT / "data" / "tlc_sample"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # dbt is installed beside this interpreter; its bin folder is on PATH only in an activated venv.

@@ -89,4 +89,10 @@ def test_the_images_install_the_versions_the_project_pins():
     for package in ("dagster", "dagster-webserver", "dagster-postgres", "dagster-docker"):
         (pin,) = [p for p in pinned if re.match(rf"{package}==", p)]
         assert f'"{pin}"' in dagster_image, pin
-    assert "'.[deploy]'" in topology.DOCKERFILES["code_server"].read_text()
+    # The code image: the project with its deploy extra, not editable, at the versions of requirements.lock.
+    code_image = topology.dockerfile("code_server")
+    assert ["requirements.lock", "./"] in code_image["COPY"]
+    assert "pip install --no-cache-dir -c requirements.lock '/tmp/build[deploy]'" in \
+        topology.DOCKERFILES["code_server"].read_text()
+    assert " -e " not in topology.DOCKERFILES["code_server"].read_text()
+    assert code_image["ENV"]["LAKEHOUSE_PROJECT_ROOT"] == code_image["WORKDIR"]

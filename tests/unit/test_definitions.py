@@ -1,11 +1,14 @@
 """The code location loads, with every asset, check and partition the contract names."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from lake_assets.assets.dbt import run_months
-from lake_assets.definitions import build_definitions
+from lake_assets.definitions import build_definitions, defs
 from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.settings import load_settings
 
@@ -34,6 +37,32 @@ def test_definitions_load_with_every_contract_asset():
     assert ("green_tripdata", "rows_match_raw") in checks
     assert any(asset == "stg_green_tripdata" and name.startswith("unique_") for asset, name in checks)
     assert any(asset == "stg_green_tripdata" and name.startswith("relationships_") for asset, name in checks)
+
+
+def test_importing_the_code_location_builds_nothing_and_loading_it_reads_the_settings():
+    # A fresh interpreter, with a setting load_settings refuses: the import (test collection, `make run`)
+    # must not build or read anything; only the load that Dagster's tools do fails, with the settings' message.
+    script = """
+import dagster as dg
+import lake_assets.definitions as module
+assert not [v for v in vars(module).values() if isinstance(v, dg.Definitions)]
+try:
+    module.defs()
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+    result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "LAKEHOUSE_TARGET": "aws"},
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "SettingsError LAKEHOUSE_TARGET='aws' is not one of local, gcp."
+
+
+def test_the_code_location_dagster_loads_is_built_from_the_environments_settings():
+    loaded = defs()
+    assert isinstance(loaded, dg.Definitions)
+    expected = build_definitions(load_settings()).resolve_asset_graph().get_all_asset_keys()
+    assert loaded.resolve_asset_graph().get_all_asset_keys() == expected
+    assert CONTRACT_ASSETS <= {k.to_user_string() for k in expected}
 
 
 def test_partitions_are_monthly_keys_per_service_and_trail_today_by_the_lag():

@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT, SOURCE_PRESETS, SettingsError, load_settings
@@ -76,3 +81,17 @@ def test_the_bytes_billed_cap_is_optional_and_reaches_dbts_profile_env():
     settings = load_settings({"BQ_MAXIMUM_BYTES_BILLED": " 10000000000 "})
     assert settings.bq_maximum_bytes_billed == 10_000_000_000
     assert settings.dbt_profile_env()["BQ_MAXIMUM_BYTES_BILLED"] == "10000000000"
+
+
+def test_an_installed_package_finds_the_project_where_lakehouse_project_root_says(tmp_path):
+    # The code image installs the package (not editable) away from dbt_project/ and data/, and names their folder.
+    script = "from lake_assets import settings as s; print(s.DBT_PROJECT_DIR, s.SAMPLE_MIRROR_DIR, s.load_settings({}).duckdb_path)"
+    env = {**os.environ, "LAKEHOUSE_PROJECT_ROOT": str(tmp_path)}
+    found = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split()
+    assert found == [str(tmp_path / "dbt_project"), str(tmp_path / "data" / "tlc_sample"),
+                     str(tmp_path / ".lakehouse" / "warehouse.duckdb")]
+    env.pop("LAKEHOUSE_PROJECT_ROOT")
+    found = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split()
+    assert found[0] == str(PROJECT_ROOT / "dbt_project") and PROJECT_ROOT == Path(__file__).resolve().parents[2]
