@@ -115,8 +115,10 @@ class BigQueryWarehouse(WarehouseResource):
         return [tuple(row.values()) for row in self.client().query(sql).result()]
 
     def describe_tables(self, tables, counted):
-        # From each table's metadata (tables.get): free, where a query of INFORMATION_SCHEMA or a
-        # count(*) is a billed job; types named as dbt-bigquery names them (INT64, not INTEGER).
+        # Columns from each table's metadata (tables.get), which bills nothing, where a query of
+        # INFORMATION_SCHEMA is a billed job; types named as dbt-bigquery names them (INT64, not
+        # INTEGER). Rows by count(*), as dagster-dbt counts them: a table's metadata lags behind DML
+        # (the emulator's numRows does not follow an insert), and a count(*) of a table reads no column.
         from dbt.adapters.bigquery.column import BigQueryColumn
         from google.api_core.exceptions import NotFound
 
@@ -128,10 +130,11 @@ class BigQueryWarehouse(WarehouseResource):
             except NotFound:
                 continue
             columns = {field.name: BigQueryColumn.create_from_field(field).data_type for field in found.schema}
-            rows = found.num_rows
-            if table in counted and rows is None:  # a table's count(*) scans nothing: it is billed 0 bytes
-                rows = self.query(f"SELECT count(*) FROM `{found.project}.{found.dataset_id}.{found.table_id}`")[0][0]
-            described[table] = TableDescription(columns, rows if table in counted else None)
+            rows = None
+            if table in counted:
+                name = f"{found.project}.{found.dataset_id}.{found.table_id}"
+                rows = next(iter(client.query(f"SELECT count(*) FROM `{name}`").result()))[0]
+            described[table] = TableDescription(columns, rows)
         return described
 
 
