@@ -120,50 +120,48 @@ def run_project(home: Path, mirror: Path, months: list[str], label: str, months_
     cmd = [PY, "-m", "lake_assets.materialize_all", "--service", "yellow", *[f"--month={m}" for m in months]]
     since = time.time()
     result = run_sampled(cmd, project_env(home, mirror, months_per_run), label)
-    result["steps"] = step_seconds(home / "dagster_home", since)
+    steps = step_times(home / "dagster_home", since)
+    result["steps"] = step_seconds(steps)
     result["dbt"] = dbt_node_seconds(since)
-    result["fixed_costs"] = fixed_costs(home / "dagster_home", since)
+    result["fixed_costs"] = fixed_costs(steps)
     return result
 
 
-def fixed_costs(dagster_home: Path, since: float) -> list[float]:
-    """Per monthly dbt run since `since`: its step's wall time minus dbt's own "Finished running ... in"
-    (run_results.json's elapsed_time), what a run costs beyond its work."""
+def step_times(dagster_home: Path, since: float) -> list[tuple[str, str, float]]:
+    """(run id's first 7 characters, step key, seconds) of every step recorded in the instance since `since`."""
     code = (
         "import json, sys, dagster as dg\n"
         "inst = dg.DagsterInstance.get()\n"
-        "out = {}\n"
-        "for run in inst.get_runs():\n"
-        "    for s in inst.get_run_step_stats(run.run_id):\n"
-        "        if s.step_key == 'dbt_monthly_models' and s.start_time and s.end_time and s.start_time >= float(sys.argv[1]):\n"
-        "            out[run.run_id[:7]] = s.end_time - s.start_time\n"
-        "print(json.dumps(out))\n"
-    )
-    done = subprocess.run([PY, "-c", code, str(since)], env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
-                          capture_output=True, text=True, check=True)
-    steps = json.loads(done.stdout.strip().splitlines()[-1])
-    costs = []
-    for run_id, seconds in steps.items():
-        for path in (ROOT / "dbt_project" / "target" / "runs").glob(f"*/dbt_monthly_models-{run_id}-*/run_results.json"):
-            costs.append(seconds - json.loads(path.read_text())["elapsed_time"])
-    return costs
-
-
-def step_seconds(dagster_home: Path, since: float) -> dict[str, float]:
-    """Seconds per step key, summed over every run recorded in the instance since `since`."""
-    code = (
-        "import json, sys, dagster as dg\n"
-        "inst = dg.DagsterInstance.get()\n"
-        "out = {}\n"
+        "out = []\n"
         "for run in inst.get_runs():\n"
         "    for s in inst.get_run_step_stats(run.run_id):\n"
         "        if s.start_time and s.end_time and s.start_time >= float(sys.argv[1]):\n"
-        "            out[s.step_key] = out.get(s.step_key, 0.0) + s.end_time - s.start_time\n"
+        "            out.append([run.run_id[:7], s.step_key, s.end_time - s.start_time])\n"
         "print(json.dumps(out))\n"
     )
     done = subprocess.run([PY, "-c", code, str(since)], env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
                           capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return [tuple(step) for step in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def step_seconds(steps: list[tuple[str, str, float]]) -> dict[str, float]:
+    """Seconds per step key, summed over the runs."""
+    totals: dict[str, float] = {}
+    for _, key, seconds in steps:
+        totals[key] = totals.get(key, 0.0) + seconds
+    return totals
+
+
+def fixed_costs(steps: list[tuple[str, str, float]]) -> list[float]:
+    """Per monthly dbt run: its step's wall time minus dbt's own "Finished running ... in"
+    (run_results.json's elapsed_time), what a run costs beyond its work."""
+    costs = []
+    for run_id, key, seconds in steps:
+        if key != "dbt_monthly_models":
+            continue
+        for path in (ROOT / "dbt_project" / "target" / "runs").glob(f"*/dbt_monthly_models-{run_id}-*/run_results.json"):
+            costs.append(seconds - json.loads(path.read_text())["elapsed_time"])
+    return costs
 
 
 def dbt_node_seconds(since: float) -> dict[str, float]:
