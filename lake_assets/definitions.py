@@ -23,8 +23,6 @@ from lake_assets.partitions import service_partitions, trip_month_partitions
 from lake_assets.resources import build_resources
 from lake_assets.settings import Settings, load_settings
 
-AUTOMATION_INTERVAL_SECONDS = 30
-
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     partitions = service_partitions(settings.publication_lag_months)
@@ -53,9 +51,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 "lakehouse_automation",
                 target=dg.AssetSelection.all(),
                 default_status=dg.DefaultSensorStatus.RUNNING,
-                minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
+                minimum_interval_seconds=settings.automation_interval_seconds,
             ),
-            freshness_sensor(freshness_checks, AUTOMATION_INTERVAL_SECONDS),
+            freshness_sensor(freshness_checks, settings.automation_interval_seconds),
         ],
         resources=build_resources(settings),
     )

@@ -44,6 +44,7 @@ _MEMORY_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB
 
 # Months one dbt invocation of a backfill or of `make run` builds (README, Performance: measured).
 DEFAULT_DBT_MONTHS_PER_RUN = 12
+DEFAULT_AUTOMATION_INTERVAL_SECONDS = 30
 
 
 class SettingsError(ValueError):
@@ -94,6 +95,8 @@ class Settings:
     dbt_months_per_run: int = DEFAULT_DBT_MONTHS_PER_RUN
     # BigQuery's cap on the bytes one query may bill (None: no cap), for dbt and the project's client.
     bq_maximum_bytes_billed: int | None = None
+    # How often the declarative-automation and freshness sensors evaluate (the daemon's ticks).
+    automation_interval_seconds: int = DEFAULT_AUTOMATION_INTERVAL_SECONDS
 
     @property
     def is_local(self) -> bool:
@@ -303,4 +306,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         duckdb_lock_retry_delay_seconds=_float_setting(env, "DUCKDB_LOCK_RETRY_DELAY_SECONDS", 1.0),
         dbt_months_per_run=_int_setting(env, "DBT_MONTHS_PER_RUN", DEFAULT_DBT_MONTHS_PER_RUN, 1),
         bq_maximum_bytes_billed=_optional_positive_int_setting(env, "BQ_MAXIMUM_BYTES_BILLED"),
+        automation_interval_seconds=_int_setting(env, "AUTOMATION_INTERVAL_SECONDS",
+                                                 DEFAULT_AUTOMATION_INTERVAL_SECONDS, 5),
     )

@@ -146,7 +146,7 @@ class Deployment:
             "DAGSTER_HOME": str(self.home),  # ENV of both Dockerfiles
         }
         # Settings the tier adds for the sensors (not part of the compose file): a short interval.
-        tier_only = ({"TLC_SENSOR_INTERVAL_SECONDS": "5", "DBT_MONTHS_PER_RUN": str(MONTHS_PER_RUN)}
+        tier_only = ({"TLC_SENSOR_INTERVAL_SECONDS": "5", "AUTOMATION_INTERVAL_SECONDS": "5", "DBT_MONTHS_PER_RUN": str(MONTHS_PER_RUN)}
                      if name == "code_server" else {})
         return {**base, **topology.process_env(name, self.values), **tier_only}
 

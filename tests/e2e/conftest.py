@@ -93,7 +93,7 @@ def dagster_dev(tmp_path_factory, shared_tlc):
         # The sensor probes 2020-10 .. 2024-01 every 5 s: the mirror's months, in a short window.
         "TLC_SENSOR_FIRST_MONTH": "2020-10",
         "TLC_PUBLICATION_LAG_MONTHS": str((now.year - 2024) * 12 + now.month - 1),
-        "TLC_SENSOR_INTERVAL_SECONDS": "5",
+        "TLC_SENSOR_INTERVAL_SECONDS": "5", "AUTOMATION_INTERVAL_SECONDS": "5",
     }
     subprocess.run(["dagster", "instance", "concurrency", "set", "tlc_download", "2"], env=env, cwd=PROJECT_ROOT,
                    check=True, capture_output=True, timeout=120)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lake_assets import materialize_all
 from lake_assets.catalog import newest_expected_month
 from lake_assets.settings import PROJECT_ROOT, load_settings
 from tests.conftest import GREEN_2023_12, mirror_template
@@ -34,10 +35,23 @@ def run_make_run_driver(tmp_path, venv_env, args=(), **env):
     ],
     ids=["unknown-service", "month-13", "past-newest", "before-first", "url-without-placeholders", "dataset-with-sql", "unknown-target"],
 )
-def test_bad_settings_and_arguments_are_rejected_before_any_work(tmp_path, venv_env, args, env, message):
-    result = run_make_run_driver(tmp_path, venv_env, args, **env)
+def test_bad_settings_and_arguments_are_rejected_before_any_work(tmp_path, monkeypatch, capsys, args, env, message):
+    """In-process, as `make run` calls it (its exit code through a real process: the test below)."""
+    for name, value in {"LAKE_URL": str(tmp_path / "lake"), "DUCKDB_PATH": str(tmp_path / "wh.duckdb"), **env}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        materialize_all.main(args)
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    assert message in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "wh.duckdb").exists()
+
+
+def test_make_runs_driver_exits_2_on_a_bad_setting_with_a_message_and_no_traceback(tmp_path, venv_env):
+    result = run_make_run_driver(tmp_path, venv_env, LAKEHOUSE_TARGET="aws")
     assert result.returncode == 2
-    assert message in result.stderr
+    assert "LAKEHOUSE_TARGET='aws' is not one of local, gcp" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "lake").exists() and not (tmp_path / "wh.duckdb").exists()
 

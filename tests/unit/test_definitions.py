@@ -84,3 +84,12 @@ def test_run_months_cover_exactly_the_months_asked_for():
     window = dg.TimeWindow(months.time_window_for_partition_key("2020-11").start,
                            months.time_window_for_partition_key("2021-01").end)
     assert run_months(window) == ("2020-11-01", "2021-02-01")
+
+
+def test_the_automation_interval_is_a_setting_both_evaluating_sensors_take():
+    intervals = {s.name: s.minimum_interval_seconds for s in build_definitions(load_settings()).sensors}
+    fast = {s.name: s.minimum_interval_seconds
+            for s in build_definitions(load_settings({"AUTOMATION_INTERVAL_SECONDS": "5"})).sensors}
+    assert intervals["lakehouse_automation"] == 30
+    changed = {name for name in fast if fast[name] != intervals[name]}
+    assert changed == {"lakehouse_automation", "freshness_checks_sensor"} and {fast[n] for n in changed} == {5}

@@ -56,6 +56,7 @@ def test_file_url_lake_is_a_folder():
         ({"BQ_MAXIMUM_BYTES_BILLED": "10GB"}, "BQ_MAXIMUM_BYTES_BILLED"),
         ({"BQ_MAXIMUM_BYTES_BILLED": "0"}, "BQ_MAXIMUM_BYTES_BILLED"),
         ({"BQ_MAXIMUM_BYTES_BILLED": "-1"}, "BQ_MAXIMUM_BYTES_BILLED"),
+        ({"AUTOMATION_INTERVAL_SECONDS": "1"}, "AUTOMATION_INTERVAL_SECONDS"),
     ],
 )
 def test_invalid_settings_fail_with_a_message_that_names_the_setting(env, names):
