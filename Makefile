@@ -58,7 +58,7 @@ run: install manifest instance
 test: install system-deps bqemulator lint manifest
 	$(PY) -m pytest
 
-# The edit-test loop: ruff and the unit tier (README, The two commands: how long it takes); `make lint` adds
+# The edit-test loop: ruff and the unit tier (README.md, "The two commands": how long it takes); `make lint` adds
 # sqlfluff on the models, `make test` every tier.
 check: install manifest
 	$(VENV)/bin/ruff check lake_assets tests data benchmarks
@@ -90,7 +90,7 @@ $(BQEMU_VENV)/.installed: $(BQEMU_REQUIREMENTS)
 	HOME=$(CURDIR)/$(BQEMU_VENV)/home $(BQEMU_VENV)/bin/python -c "import duckdb; from duckdb_extensions import import_extension; import_extension('spatial', con=duckdb.connect())"
 	touch $@
 
-# Benchmarks print figures (see README, Performance and At real size); they are never timed tests.
+# Benchmarks print figures (see docs/performance.md); they are never timed tests.
 bench: install manifest
 	$(PY) benchmarks/run.py
 
@@ -102,8 +102,8 @@ bench-scale: install manifest
 dev: install manifest instance
 	exec $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-# dbt and SQL on the local warehouse while `make dev` runs, each in its turn (README, "One warehouse,
-# several users"): make dbt ARGS="build --select fact_trips"; make query SQL="select count(*) from core.fact_trips"
+# dbt and SQL on the local warehouse while `make dev` runs, each in its turn
+# (docs/operations.md, "One warehouse, several users"): make dbt ARGS="build --select fact_trips"; make query SQL="select count(*) from core.fact_trips"
 dbt: install
 	$(PY) -m lake_assets.warehouse_cli dbt $(ARGS)
 

@@ -2,7 +2,8 @@
 
 Every write goes to a temporary name and is published in one step (a rename; on GCS one upload with a
 generation precondition): readers see the previous complete object or the new complete object, never
-a part of one, and a failed run leaves the previous one in place (README, "Guarantees").
+a part of one, and a failed run leaves the previous one in place
+(docs/operations.md, "Guarantees, and what is not guaranteed").
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the TLC had not published yet (or no longer publishes) loads, the column as null
 
 Some months exist in more than one layout: fhvhv was first released with 7 columns (2019-02..2022-02)
 and republished in 2022 with 24 for every month since 2019-02. A file must match one layout whose
-months include its month. Where each date comes from: README, "The TLC's schema history".
+months include its month. Where each date comes from: docs/schema-history.md.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class Published:
 
     first: str
     last: str | None = None
-    source: str = ""  # where the dates come from, shown in the README's table
+    source: str = ""  # where the dates come from, shown in docs/schema-history.md's table
 
     def covers(self, month: Month) -> bool:
         return Month.parse(self.first) <= month and (self.last is None or month <= Month.parse(self.last))
@@ -43,11 +43,11 @@ class Layout:
         return [name for name, published in self.columns.items() if published.covers(month)]
 
 
-# Where the dates come from (the README's table names these keys).
+# Where the dates come from (docs/schema-history.md's table names these keys).
 PARQUET = "parquet"  # the TLC's official Parquet files: every month in one layout per service
 CSV = "csv"  # the TLC's original monthly CSV releases (to 2022-02), layouts by period
 TLC = "tlc"  # TLC announcements and data dictionaries (fees introduced on a given date)
-CHOICE = "choice"  # a column the project needs in every month: kept required (README says why)
+CHOICE = "choice"  # a column the project needs in every month: kept required (docs/schema-history.md says why)
 
 
 def _columns(first: str, source: str, *names: str) -> dict[str, Published]:
@@ -165,7 +165,7 @@ def match_layout(service: str, month: Month, names: list[str], canonical: list[s
 
 
 def history_table() -> str:
-    """The history as the README shows it: one row per service, layout and span of months, in Markdown."""
+    """The history as docs/schema-history.md shows it: one row per service, layout and span of months, in Markdown."""
     rows: dict[tuple[str, str, str, str, str], list[str]] = {}
     for service, layouts in HISTORY.items():
         for layout in layouts:

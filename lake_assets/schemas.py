@@ -72,7 +72,7 @@ CANONICAL_SCHEMAS: dict[str, pl.Schema] = {
         }
     ),
     # High Volume FHV: the 25 columns of the official Parquet (types as published there, ids widened
-    # to Int64), and SR_Flag of the 2019 release (see README: kept as its own column).
+    # to Int64), and SR_Flag of the 2019 release (docs/schema-history.md: kept as its own column).
     "fhvhv": pl.Schema(
         {
             "hvfhs_license_num": pl.String,

@@ -42,7 +42,8 @@ _BQ_LOCATION_RE = re.compile(r"^[A-Za-z]+(-[a-z]+[0-9]*)?$")
 _MEMORY_SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
-# Months one dbt invocation of a backfill or of `make run` builds (README, Performance: measured).
+# Months one dbt invocation of a backfill or of `make run` builds (measured:
+# docs/performance.md, "Batches and a dbt run's fixed cost").
 DEFAULT_DBT_MONTHS_PER_RUN = 12
 DEFAULT_AUTOMATION_INTERVAL_SECONDS = 30
 

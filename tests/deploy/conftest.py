@@ -278,7 +278,7 @@ def deployment(tmp_path_factory, postgres):
     values = tier_values(root, mirror, postgres.port, postgres.password, free_port(), web_port)
     dep = Deployment(root, home, root / "lake", mirror, postgres, values, web_port)
     try:
-        # Once per instance, as README "Deploying" says (it also creates the schema in PostgreSQL).
+        # Once per instance, as docs/deploying.md says (it also creates the schema in PostgreSQL).
         dep.run(["dagster", "instance", "concurrency", "set", "tlc_download", "2"], "daemon")
         for name in topology.DAGSTER_SERVICES:
             dep.start(name)

@@ -141,7 +141,7 @@ def bigquery_emulator(gcs_emulator, tmp_path_factory):
 @pytest.fixture
 def bigquery_lakehouse(gcp_lakehouse, bigquery_emulator, monkeypatch):
     """The gcp target on both emulators, with the project's datasets empty: `lake` made (creating
-    datasets is the operator's job, README "Google Cloud"), dbt's own datasets dropped."""
+    datasets is the operator's job, docs/google-cloud.md), dbt's own datasets dropped."""
     client = bigquery_emulator.client()
     for dataset in DBT_DATASETS:
         client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)

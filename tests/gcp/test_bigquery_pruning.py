@@ -23,7 +23,7 @@ WINDOW = ("2020-11-01", "2021-02-01")
 MONTHS = {(2020, 11), (2020, 12), (2021, 1)}
 # Reads of a whole partitioned table that are the design: the marts are rebuilt in every run from the
 # per-source-month sums (a few hundred rows a month), so that a run costs the same however long the
-# history (README, How data flows).
+# history (README.md, "How data flows").
 WHOLE_READS = {
     "dm_monthly_zone_revenue": {"int_zone_revenue_by_source_month"},
     "dm_monthly_fhvhv_zone_revenue": {"int_fhvhv_zone_revenue_by_source_month"},

@@ -136,8 +136,8 @@ def test_fhvhv_files_matching_no_layout_fail(tmp_path, shared_tlc, month, layout
     assert excinfo.value.column == column and says in str(excinfo.value) and f"fhvhv {month}" in str(excinfo.value)
 
 
-def test_the_readme_shows_the_history_the_code_declares():
+def test_the_docs_show_the_history_the_code_declares():
     from lake_assets.schema_history import history_table
     from lake_assets.settings import PROJECT_ROOT
 
-    assert history_table() in (PROJECT_ROOT / "README.md").read_text()
+    assert history_table() in (PROJECT_ROOT / "docs" / "schema-history.md").read_text()
