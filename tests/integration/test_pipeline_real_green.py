@@ -7,8 +7,9 @@ import polars as pl
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT
-from tests.conftest import GREEN_2020_10, write_csv_gz
-from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
+from tests.conftest import GREEN_2020_10, GREEN_2023_12, write_csv_gz
+from tests.helpers import load_defs, materialize, monthly_keys, query
+from tests.lakehouses import Lakehouse, build, copy
 
 MONTHS = {"2020-10": 95_120, "2023-12": 64_215}
 
@@ -17,19 +18,22 @@ def sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.fixture(scope="session")
+def real_green_lakehouse(tmp_path_factory, shared_tlc) -> Lakehouse:
+    """Both real green months landed, conformed, registered, and dbt built over them: once a session."""
+    golden = Lakehouse(tmp_path_factory.mktemp("real_green"))
+    (golden.mirror / "green").mkdir(parents=True)
+    for src in (GREEN_2020_10, GREEN_2023_12):
+        (golden.mirror / "green" / src.name).symlink_to(src)  # links to ../shared, not copies
+    build(golden, "green", list(MONTHS))
+    return golden
+
+
 @pytest.fixture
-def loaded(lakehouse_env, green_mirror):
-    """Both real green months landed, conformed, registered, and dbt built over them."""
-    lakehouse_env(green_mirror)
-    tmp = lakehouse_env.tmp_path
-    defs = load_defs()
-    for month in MONTHS:
-        materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key=month)
-    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
-    materialize(defs, monthly_keys(defs), tags={"dagster/asset_partition_range_start": "2020-10",
-                                                "dagster/asset_partition_range_end": "2023-12"})
-    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=True))
-    return defs, tmp
+def loaded(real_green_lakehouse, tmp_path, monkeypatch):
+    """A copy of the real green lakehouse for the test to change."""
+    lakehouse = copy(real_green_lakehouse, tmp_path, monkeypatch)
+    return load_defs(), lakehouse.root
 
 
 def conformed(tmp, month: str):
@@ -88,8 +92,9 @@ def test_fact_trips_partition_run_rebuilds_only_its_month(loaded):
     assert after == {"2020-10": before["2020-10"]}
 
 
-def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded, green_mirror):
+def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded):
     defs, tmp = loaded
+    green_mirror = tmp / "mirror"
     good_conformed = sha256(conformed(tmp, "2020-10"))
     good_raw = tmp / "lake" / "raw" / "green" / "green_tripdata_2020-10.csv.gz"
     stg_before = stg_counts(tmp)

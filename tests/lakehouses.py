@@ -1,0 +1,78 @@
+"""Temporary lakehouses: built once per session from a mirror, then copied into each test that changes one.
+
+A lakehouse is a folder holding the mirror it was fed from, its lake and its DuckDB warehouse. Building
+one runs the real pipeline (land, conform, register, dbt); a copy costs a file copy and a new
+registration of the external tables, whose views name the lake's absolute path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lake_assets.catalog import SERVICES
+from tests.conftest import mirror_template
+from tests.helpers import load_defs, materialize, monthly_keys, unpartitioned_keys
+
+EXTERNAL_TABLES = [f"ext_{service}_tripdata" for service in SERVICES]
+
+
+@dataclass(frozen=True)
+class Lakehouse:
+    root: Path
+
+    @property
+    def mirror(self) -> Path:
+        return self.root / "mirror"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def settings_env(self) -> dict[str, str]:
+        return {"LAKEHOUSE_TARGET": "local", "LAKE_URL": str(self.lake), "DUCKDB_PATH": str(self.warehouse),
+                "TLC_SOURCE_URL": mirror_template(self.mirror)}
+
+
+@contextmanager
+def pointed_at(lakehouse: Lakehouse) -> Iterator[None]:
+    """Every setting at `lakehouse` for the block (no DAGSTER_HOME: runs use an ephemeral instance)."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in lakehouse.settings_env().items():
+            env.setenv(name, value)
+        env.delenv("DAGSTER_HOME", raising=False)
+        yield
+
+
+def build(lakehouse: Lakehouse, service: str, months: list[str]) -> None:
+    """The months of `service` in the mirror through the whole graph, as `make run` builds them: each
+    month landed and conformed, the external tables and seeds, the monthly models in one batch, the
+    charts."""
+    with pointed_at(lakehouse):
+        defs = load_defs()
+        for month in months:
+            materialize(defs, [f"raw_{service}_tripdata", f"{service}_tripdata"], partition_key=month)
+        materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
+        materialize(defs, monthly_keys(defs), tags={"dagster/asset_partition_range_start": min(months),
+                                                    "dagster/asset_partition_range_end": max(months)})
+        materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=True))
+
+
+def copy(golden: Lakehouse, root: Path, monkeypatch: pytest.MonkeyPatch) -> Lakehouse:
+    """A copy of `golden` at `root`, the test's settings pointed at it, its views over its own lake."""
+    shutil.copytree(golden.root, root, symlinks=True, dirs_exist_ok=True)  # the mirror may link to ../shared
+    lakehouse = Lakehouse(root)
+    for name, value in lakehouse.settings_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    materialize(load_defs(), EXTERNAL_TABLES)
+    return lakehouse
