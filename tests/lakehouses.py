@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lake_assets.catalog import SERVICES
-from tests.conftest import mirror_template
+from tests.conftest import SAMPLE_MIRROR, mirror_template
 from tests.helpers import load_defs, materialize, monthly_keys, unpartitioned_keys
 
 EXTERNAL_TABLES = [f"ext_{service}_tripdata" for service in SERVICES]
@@ -76,3 +76,13 @@ def copy(golden: Lakehouse, root: Path, monkeypatch: pytest.MonkeyPatch) -> Lake
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     materialize(load_defs(), EXTERNAL_TABLES)
     return lakehouse
+
+
+@pytest.fixture(scope="session")
+def sample_green_lakehouse(tmp_path_factory) -> Lakehouse:
+    """The sample's two green months (real rows, see data/make_sample_mirror.py) through the whole
+    graph, once a session."""
+    golden = Lakehouse(tmp_path_factory.mktemp("sample_green"))
+    shutil.copytree(SAMPLE_MIRROR / "green", golden.mirror / "green")
+    build(golden, "green", ["2020-10", "2023-12"])
+    return golden
