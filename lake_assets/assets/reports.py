@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from lake_assets.asset_keys import MART_CHARTS, SERVICE_REVENUE_MART, ZONE_REVENUE_MART
-from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_upstream_update
+from lake_assets.graph_names import MARTS_GROUP, WAREHOUSE_POOL
 from lake_assets.resources import LakeResource
 from lake_assets.warehouse import WarehouseResource
 
@@ -182,7 +182,7 @@ def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
 @dg.asset(
     key=MART_CHARTS,
     deps=[SERVICE_REVENUE_MART, ZONE_REVENUE_MART],
-    group_name="marts",
+    group_name=MARTS_GROUP,
     kinds={"duckdb", "bigquery"},
     description=(
         "Charts of the marts: revenue and trips per month by service (`dm_monthly_service_revenue`), and the "
