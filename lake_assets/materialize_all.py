@@ -26,17 +26,25 @@ import dagster as dg
 import polars as pl
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
+from lake_assets.asset_keys import (
+    FACT_TRIPS,
+    FHV_FACT_TRIPS,
+    FHVHV_FACT_TRIPS,
+    FHVHV_ZONE_REVENUE_MART,
+    ZONE_REVENUE_MART,
+    conformed_asset_key,
+    lake_asset_keys,
+)
 from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import SERVICES, CatalogError, Month, check_partition
 from lake_assets.definitions import build_definitions
 from lake_assets.lake import conformed_prefix
+from lake_assets.project import model_table
 from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
 from lake_assets.source import TlcSource
 
-SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "core.fact_fhvhv_trips", "marts.dm_monthly_zone_revenue",
-                  "marts.dm_monthly_fhvhv_zone_revenue")
+SUMMARY_MODELS = (FACT_TRIPS, FHV_FACT_TRIPS, FHVHV_FACT_TRIPS, ZONE_REVENUE_MART, FHVHV_ZONE_REVENUE_MART)
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOG_FILE = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".lakehouse") / "materialize_all.log"
 
@@ -113,7 +121,7 @@ def print_summary(settings) -> None:
             month = "-".join(part.split("=")[1] for part in key.split("/")[2:4])
             print(f"  {service:<7} {month}  {rows:>9,}")
     print("\nRows in the warehouse:")
-    for table in SUMMARY_TABLES:
+    for table in map(model_table, SUMMARY_MODELS):
         print(f"  {table:<32} {resources['warehouse'].query(f'select count(*) from {table}')[0][0]:>9,}")
 
 
