@@ -14,9 +14,8 @@ registration, dbt runs, report queries, `make dbt`) waits its turn:
    DUCKDB_LOCK_RETRY_DELAY_SECONDS, with jitter; past it, WarehouseBusyError says who holds the
    file and what to do. Nothing was opened for writing by then, so nothing was written.
 
-A dbt run is retried, within the same deadline, when it failed on DuckDB's lock before any node
-started: dbt-duckdb opens the file once (`keep_open`), before its first node, and keeps it open
-until it exits, so that failure means nothing was written.
+`hold_and_retry` runs an attempt again, within the same deadline, when it lost DuckDB's lock to a
+process outside the project before it wrote anything (lake_assets/dbt_runs.py: a dbt run).
 """
 
 from __future__ import annotations
@@ -27,19 +26,18 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 DUCKDB_LOCK_ERROR = "Could not set lock on file"
 _DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _OUR_HOLDER = re.compile(r"^PID (?P<pid>\d+) ")
-# A dbt node began ("1 of 37 START sql view model ..."): from then on a run may have written.
-_DBT_NODE_STARTED = re.compile(r"\b\d+ of \d+ START\b")
 # Attempts are cheap (a flock, or an open that fails at once): poll at least this often.
 MAX_RETRY_DELAY_SECONDS = 10.0
 
@@ -64,14 +62,6 @@ def duckdb_lock_holder(message: str) -> Holder | None:
     if not match:
         return Holder(None, "another process (DuckDB did not say which)")
     return Holder(int(match["pid"]), f"PID {match['pid']} ({match['program']})")
-
-
-def dbt_lock_failure(output: str) -> Holder | None:
-    """Who held the warehouse when a dbt run failed on DuckDB's lock before any node started
-    (so it wrote nothing); None when the output shows another failure, or a started node."""
-    if _DBT_NODE_STARTED.search(output):
-        return None
-    return duckdb_lock_holder(output)
 
 
 @dataclass
@@ -179,31 +169,15 @@ def _described_holder(file) -> Holder:
     return Holder(int(match["pid"]), text)
 
 
-def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None, stream=lambda invocation: invocation.stream(),
-               **cli_kwargs):
-    """`stream(dbt.cli(args, context=context, **cli_kwargs))`, taking its turn on a local warehouse first.
+def hold_and_retry(lock: WarehouseLock, purpose: str, attempt: Callable[[], Generator[Any, None, Holder | None]]
+                   ) -> Generator[Any, None, None]:
+    """Runs `attempt()` holding `lock`, and again, within the same deadline, each time it lost DuckDB's
+    lock to another process before it wrote anything (that process took the file between the wait
+    for DuckDB's lock and the attempt's own open).
 
-    `stream` turns the invocation into Dagster events (by default its plain `.stream()`). With
-    `lock` None (BigQuery takes concurrent writers) it is exactly that. Otherwise it holds `lock` for
-    the whole dbt run, and for what `stream` reads of the warehouse after it, and runs dbt again,
-    within the same deadline, when it failed on DuckDB's lock before any node (another process took
-    the file in between).
-    """
-    if lock is None:
-        yield from stream(dbt.cli(args, context=context, **cli_kwargs))
-        return
-    with lock.hold(f"dbt {args[0]}, Dagster run {context.run.run_id[:8]}") as wait:
-        while True:
-            invocation = dbt.cli(args, context=context, raise_on_error=False, **cli_kwargs)
-            events = 0
-            for event in stream(invocation):
-                events += 1
-                yield event
-            error = invocation.get_error()
-            if error is None:
-                return
-            holder = dbt_lock_failure(str(error)) if events == 0 else None
-            if holder is None:
-                raise error
+    `attempt()` is a generator: what it yields is passed on; it returns the Holder it lost the file
+    to, or None once it is done (it raises on any other failure)."""
+    with lock.hold(purpose) as wait:
+        while (holder := (yield from attempt())) is not None:
             wait.pause(holder)
             wait.for_duckdb()

@@ -16,11 +16,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, dbt_assets
 from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
 from lake_assets.dbt_cost import with_bigquery_cost
 from lake_assets.dbt_metadata import with_table_metadata
+from lake_assets.dbt_runs import stream_dbt
 from lake_assets.graph_names import CORE_GROUP, DBT_GROUP, MONTHLY_TAG, WAREHOUSE_POOL
 from lake_assets.project import dbt_project
 from lake_assets.resources import WarehouseDbtResource
 from lake_assets.warehouse import WarehouseResource
-from lake_assets.warehouse_lock import stream_dbt
 
 MONTHLY_SELECTOR = f"tag:{MONTHLY_TAG}"
 # dbt's unit tests check the macros on fixed rows: `make test` runs them, production runs leave them out.
