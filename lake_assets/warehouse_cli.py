@@ -68,7 +68,7 @@ def run_query(settings: Settings, sql: str) -> int:
         raise SystemExit("query reads the local DuckDB warehouse; with LAKEHOUSE_TARGET=gcp use `bq query`.")
     if not settings.duckdb_path.exists():
         raise SystemExit(f"the warehouse {settings.duckdb_path} does not exist yet: `make run` creates it.")
-    with _lock(settings).connect_read_only() as conn:
+    with _lock(settings).read_only() as conn:
         cursor = conn.execute(sql)
         if cursor.description is not None:
             print("\t".join(column[0] for column in cursor.description))

@@ -2,8 +2,9 @@
 
 DuckDB lets one process open a database file read-write, or any number of processes open it
 read-only, never both: any other process fails at once with "Could not set lock on file ...
-Conflicting lock is held in <program> (PID n)". So the project's warehouse work (external-table
-registration, dbt runs, report queries, `make dbt`) waits its turn:
+Conflicting lock is held in <program> (PID n)" (within one process, a read-only and a read-write
+connection to the same file cannot coexist either). So the project's warehouse writers
+(external-table registration, dbt runs, `make dbt`) wait their turn:
 
 1. it takes an advisory lock on a file next to the warehouse (`<warehouse>.lock`, flock: the
    kernel releases it when its process ends, so a killed run leaves no stale lock), and writes
@@ -13,6 +14,11 @@ registration, dbt runs, report queries, `make dbt`) waits its turn:
 3. both waits share one deadline (DUCKDB_LOCK_TIMEOUT_SECONDS) and back off exponentially from
    DUCKDB_LOCK_RETRY_DELAY_SECONDS, with jitter; past it, WarehouseBusyError says who holds the
    file and what to do. Nothing was opened for writing by then, so nothing was written.
+
+Readers (the report queries, `make query`) take the same lock shared and open the file read-only
+(`WarehouseLock.read_only`): they read beside each other, and wait for a writer. That is as far as
+DuckDB lets a reader stay out of a writer's way: no writer gets in while a reader has the file open,
+so a reader holds it for one query, not for a run.
 
 `hold_and_retry` runs an attempt again, within the same deadline, when it lost DuckDB's lock to a
 process outside the project before it wrote anything (lake_assets/dbt_runs.py: a dbt run).
@@ -78,18 +84,27 @@ class WarehouseLock:
         return self.database.with_name(self.database.name + ".lock")
 
     @contextmanager
-    def hold(self, purpose: str) -> Iterator[Wait]:
-        """Waits for the project's lock, then for DuckDB's; holds the project's lock until the block
-        ends. Yields the Wait, so that a dbt run can wait again within the same deadline."""
-        wait = Wait(self, purpose)
+    def _flocked(self, operation: int, wait: Wait) -> Iterator:
+        """The project's lock file, flock-ed with `operation` (LOCK_EX, LOCK_SH) until the block ends."""
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.lock_file, "a+") as file:
             while True:
                 try:
-                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(file, operation | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     wait.pause(_described_holder(file))
+            try:
+                yield file
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
+
+    @contextmanager
+    def hold(self, purpose: str) -> Iterator[Wait]:
+        """Waits for the project's lock, then for DuckDB's; holds the project's lock until the block
+        ends. Yields the Wait, so that a dbt run can wait again within the same deadline."""
+        wait = Wait(self, purpose)
+        with self._flocked(fcntl.LOCK_EX, wait) as file:
             try:
                 file.truncate(0)
                 file.write(f"PID {os.getpid()} ({purpose}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC)\n")
@@ -99,19 +114,32 @@ class WarehouseLock:
             finally:
                 file.truncate(0)
                 file.flush()
-                fcntl.flock(file, fcntl.LOCK_UN)
 
-    def connect_read_only(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection, once no process writes the file (readers share it)."""
+    @contextmanager
+    def read_only(self, config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for the block, beside other readers, once no process writes the file.
+
+        The project's lock is taken shared (readers do not wait for each other; a project writer waits
+        for them, as DuckDB would make it), then DuckDB's read-only open waits for a writer outside the
+        project. Writers wait while the block runs: keep it to the query. A warehouse that does not exist
+        yet is created first, empty, as a writer's first connection would: DuckDB opens no missing file
+        read-only."""
+        if not self.database.exists():
+            with self.hold("create the warehouse"):
+                pass
         wait = Wait(self, "read-only query")
-        while True:
-            try:
-                return duckdb.connect(str(self.database), read_only=True)
-            except duckdb.IOException as exc:
-                holder = duckdb_lock_holder(str(exc))
-                if holder is None:
-                    raise
-                wait.pause(holder)
+        with self._flocked(fcntl.LOCK_SH, wait):
+            while True:
+                try:
+                    conn = duckdb.connect(str(self.database), read_only=True, config=config or {})
+                    break
+                except duckdb.IOException as exc:
+                    holder = duckdb_lock_holder(str(exc))
+                    if holder is None:
+                        raise
+                    wait.pause(holder)
+            with conn:
+                yield conn
 
     def busy_message(self, holder: Holder, waited_seconds: float) -> str:
         stop = f"stop it if it is stuck (kill {holder.pid}), " if holder.pid else ""
