@@ -192,7 +192,7 @@ def _described_holder(file) -> Holder:
     file.seek(0)
     text = file.read().strip()
     match = _OUR_HOLDER.match(text)
-    if not match:  # it has the lock but has not written yet
+    if not match:  # readers (they share the lock and write nothing), or a writer that has not written yet
         return Holder(None, "another process of the project")
     return Holder(int(match["pid"]), text)
 
