@@ -3,8 +3,8 @@
 import dagster as dg
 import duckdb
 
-from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.definitions import build_definitions
+from lake_assets.materialize_all import RunPlan
 from lake_assets.settings import load_settings
 
 
@@ -27,16 +27,13 @@ def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None
 
 def monthly_keys(defs: dg.Definitions) -> list[str]:
     """The monthly dbt models (staging, facts, the mart): one month of them is built in one run."""
-    return sorted(k.to_user_string() for k in MONTHLY_MODELS.resolve(defs.resolve_asset_graph()))
+    return sorted(k.to_user_string() for k in RunPlan.of(defs.resolve_asset_graph()).monthly)
 
 
 def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_monthly: bool) -> list[str]:
     """The unpartitioned assets built before the monthly models (external tables, zones), or after them."""
-    graph = defs.resolve_asset_graph()
-    after = dg.AssetSelection.assets(*monthly_keys(defs)).downstream().resolve(graph)
-    keys = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
-    keys = keys & after if downstream_of_monthly else keys - after
-    return sorted(k.to_user_string() for k in keys)
+    plan = RunPlan.of(defs.resolve_asset_graph())
+    return sorted(k.to_user_string() for k in (plan.after if downstream_of_monthly else plan.before))
 
 
 def query(duckdb_path, sql: str) -> list[tuple]:

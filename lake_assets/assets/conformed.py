@@ -9,6 +9,7 @@ from lake_assets.asset_keys import conformed_asset_key, raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
 from lake_assets.checks import conformed_check_results, conformed_check_specs
 from lake_assets.conform import RawFile, conform_month
+from lake_assets.graph_names import CONFORMED_GROUP
 from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS
@@ -50,7 +51,7 @@ def build_conformed_asset(
         key=asset_key,
         partitions_def=partitions_def,
         deps=[raw_asset],
-        group_name="conformed",
+        group_name=CONFORMED_GROUP,
         kinds={"parquet", "polars"},
         description=DESCRIPTION.format(service=service),
         check_specs=conformed_check_specs(asset_key),

@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from lake_assets.dbt_runs import dbt_lock_failure
 from lake_assets.settings import PROJECT_ROOT
-from lake_assets.warehouse_lock import dbt_lock_failure
 from tests.faults.helpers import step_errors, view_rows
 from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
 
