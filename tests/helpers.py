@@ -1,7 +1,13 @@
 """Running the real Dagster definitions against the settings in the environment."""
 
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 import dagster as dg
 import duckdb
+import httpx
 
 from lake_assets.definitions import build_definitions
 from lake_assets.materialize_all import RunPlan
@@ -39,3 +45,39 @@ def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_monthly: bool) -> 
 def query(duckdb_path, sql: str) -> list[tuple]:
     with duckdb.connect(str(duckdb_path), read_only=True) as conn:
         return conn.execute(sql).fetchall()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def step_errors(result: dg.ExecuteInProcessResult) -> str:
+    """The errors of a run's failed steps, in one string."""
+    return " | ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
+
+
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    """The data of a query to the Dagster webserver at `url`; fails on a GraphQL or HTTP error."""
+    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
+    if response.status_code >= 500:  # the webserver's reason is in the body, not in its log
+        raise httpx.HTTPStatusError(f"HTTP {response.status_code}: {response.text[:2000]}",
+                                    request=response.request, response=response)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float, every: float,
+             logs: Callable[[], str]) -> None:
+    """Polls `predicate` until true; an HTTP error counts as not yet (a server that is (re)starting).
+    Fails after `timeout` seconds with `logs()`, the tails of the servers' logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")

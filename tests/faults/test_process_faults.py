@@ -11,8 +11,8 @@ import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import GREEN_2020_10, SAMPLE_MIRROR
-from tests.faults.helpers import digest, snapshot, view_rows
-from tests.helpers import load_defs, materialize
+from tests.faults.helpers import snapshot, view_rows
+from tests.helpers import load_defs, materialize, sha256
 
 pytestmark = pytest.mark.faults
 
@@ -48,7 +48,7 @@ def test_a_worker_killed_during_the_conformed_write_leaves_the_old_month_then_re
     defs = load_defs()
     materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10")
     materialize(defs, ["ext_green_tripdata"])
-    good, view_before = digest(lake / CONFORMED), view_rows(warehouse)
+    good, view_before = sha256(lake / CONFORMED), view_rows(warehouse)
 
     big_rows = write_repeated(mirror / CSV, 8)
     materialize(defs, ["raw_green_tripdata"], partition_key="2020-10")
@@ -66,7 +66,7 @@ def test_a_worker_killed_during_the_conformed_write_leaves_the_old_month_then_re
     assert killed_while_writing, worker.stdout.read()[-2000:]
     assert worker.returncode == -signal.SIGKILL
     # The half-written file sits in .tmp/, where no reader looks; the published month is the old one.
-    assert digest(lake / CONFORMED) == good
+    assert sha256(lake / CONFORMED) == good
     assert view_rows(warehouse) == view_before
 
     materialize(defs, ["green_tripdata"], partition_key="2020-10")
@@ -85,5 +85,5 @@ def test_two_runs_of_one_partition_at_once_leave_one_correct_copy(lakehouse_env,
     assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     files = snapshot(lake)
     assert sorted(files) == sorted(["raw/green/green_tripdata_2020-10.csv.gz", CONFORMED])
-    assert files["raw/green/green_tripdata_2020-10.csv.gz"] == digest(GREEN_2020_10)
+    assert files["raw/green/green_tripdata_2020-10.csv.gz"] == sha256(GREEN_2020_10)
     assert pl.scan_parquet(lake / CONFORMED).select(pl.len()).collect().item() == 95_120

@@ -10,9 +10,8 @@ from lake_assets.gcs_lake import GcsLake
 from lake_assets.lake import LakeWriteError
 from lake_assets.settings import load_settings
 from tests.conftest import GREEN_2020_10, write_csv_gz
-from tests.faults.helpers import step_errors
 from tests.gcp.conftest import BUCKET
-from tests.helpers import load_defs, materialize
+from tests.helpers import load_defs, materialize, step_errors
 
 pytestmark = pytest.mark.gcp
 

@@ -1,6 +1,5 @@
 """The whole pipeline on the two whole real green months: lake, views, dbt, idempotence, bad input."""
 
-import hashlib
 import subprocess
 
 import polars as pl
@@ -8,14 +7,10 @@ import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import GREEN_2020_10, GREEN_2023_12, write_csv_gz
-from tests.helpers import load_defs, materialize, monthly_keys, query
+from tests.helpers import load_defs, materialize, monthly_keys, query, sha256, step_errors
 from tests.lakehouses import Lakehouse, build, copy
 
 MONTHS = {"2020-10": 95_120, "2023-12": 64_215}
-
-
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +99,7 @@ def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded):
     write_csv_gz(green_mirror / "green" / "green_tripdata_2020-10.csv.gz", bad.write_csv())
     result = materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10", raise_on_error=False)
     assert not result.success
-    errors = " ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
+    errors = step_errors(result)
     assert "green_tripdata_2020-10.csv.gz" in errors and "green 2020-10" in errors and "'PULocationID'" in errors
     assert sha256(conformed(tmp, "2020-10")) == good_conformed
     assert sha256(good_raw) == sha256(GREEN_2020_10)  # the bad download did not replace the good raw file
