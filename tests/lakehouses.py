@@ -7,7 +7,10 @@ registration of the external tables, whose views name the lake's absolute path.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,10 +19,12 @@ from pathlib import Path
 import pytest
 
 from lake_assets.catalog import SERVICES
+from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR, mirror_template
 from tests.helpers import load_defs, materialize, monthly_keys, unpartitioned_keys
 
 EXTERNAL_TABLES = [f"ext_{service}_tripdata" for service in SERVICES]
+PROJECT_SETTING_PREFIXES = ("LAKE", "TLC_", "DUCKDB_", "DBT_", "BQ", "BIGQUERY_", "GCP_", "DAGSTER_")
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,26 @@ def sample_green_lakehouse(tmp_path_factory) -> Lakehouse:
     shutil.copytree(SAMPLE_MIRROR / "green", golden.mirror / "green")
     build(golden, "green", ["2020-10", "2023-12"])
     return golden
+
+
+@dataclass(frozen=True)
+class MakeRun:
+    lakehouse: Lakehouse  # its mirror is the shipped sample's, not a copy
+    dagster_home: Path
+    result: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def sample_make_run(tmp_path_factory) -> MakeRun:
+    """`make run`'s driver on the whole sample mirror, as a subprocess, once a session: the test of the
+    command reads its output, the emulator tier compares its warehouse with BigQuery's."""
+    lakehouse = Lakehouse(tmp_path_factory.mktemp("make_run"))
+    home = lakehouse.root / "dagster_home"
+    home.mkdir()
+    # The project's settings only from here, whichever test's environment asked for it first.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(PROJECT_SETTING_PREFIXES)}
+    env = {**inherited, **lakehouse.settings_env(), "TLC_SOURCE_URL": "sample", "DAGSTER_HOME": str(home),
+           "PATH": os.pathsep.join([str(PROJECT_ROOT / ".venv" / "bin"), os.environ.get("PATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "lake_assets.materialize_all"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, check=False, timeout=900)
+    return MakeRun(lakehouse, home, result)
