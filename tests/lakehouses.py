@@ -48,13 +48,17 @@ class Lakehouse:
                 "TLC_SOURCE_URL": mirror_template(self.mirror)}
 
 
+def point_at(env: pytest.MonkeyPatch, lakehouse: Lakehouse) -> None:
+    """Every setting at `lakehouse` (no DAGSTER_HOME: runs use an ephemeral instance)."""
+    for name, value in lakehouse.settings_env().items():
+        env.setenv(name, value)
+    env.delenv("DAGSTER_HOME", raising=False)
+
+
 @contextmanager
 def pointed_at(lakehouse: Lakehouse) -> Iterator[None]:
-    """Every setting at `lakehouse` for the block (no DAGSTER_HOME: runs use an ephemeral instance)."""
     with pytest.MonkeyPatch.context() as env:
-        for name, value in lakehouse.settings_env().items():
-            env.setenv(name, value)
-        env.delenv("DAGSTER_HOME", raising=False)
+        point_at(env, lakehouse)
         yield
 
 
@@ -76,9 +80,7 @@ def copy(golden: Lakehouse, root: Path, monkeypatch: pytest.MonkeyPatch) -> Lake
     """A copy of `golden` at `root`, the test's settings pointed at it, its views over its own lake."""
     shutil.copytree(golden.root, root, symlinks=True, dirs_exist_ok=True)  # the mirror may link to ../shared
     lakehouse = Lakehouse(root)
-    for name, value in lakehouse.settings_env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    point_at(monkeypatch, lakehouse)
     materialize(load_defs(), EXTERNAL_TABLES)
     return lakehouse
 
