@@ -128,18 +128,8 @@ class WarehouseLock:
             with self.hold("create the warehouse"):
                 pass
         wait = Wait(self, "read-only query")
-        with self._flocked(fcntl.LOCK_SH, wait):
-            while True:
-                try:
-                    conn = duckdb.connect(str(self.database), read_only=True, config=config or {})
-                    break
-                except duckdb.IOException as exc:
-                    holder = duckdb_lock_holder(str(exc))
-                    if holder is None:
-                        raise
-                    wait.pause(holder)
-            with conn:
-                yield conn
+        with self._flocked(fcntl.LOCK_SH, wait), wait.connect(read_only=True, config=config) as conn:
+            yield conn
 
     def busy_message(self, holder: Holder, waited_seconds: float) -> str:
         stop = f"stop it if it is stuck (kill {holder.pid}), " if holder.pid else ""
@@ -176,10 +166,14 @@ class Wait:
 
     def for_duckdb(self) -> None:
         """Returns once this process can open the file read-write: DuckDB's own lock is free."""
+        self.connect(read_only=False).close()
+
+    def connect(self, read_only: bool, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+        """A connection to the warehouse file, opened read-only or read-write, once DuckDB's lock allows
+        it: DuckDB fails an open at once while another process holds the file, so this pauses and retries."""
         while True:
             try:
-                duckdb.connect(str(self.lock.database)).close()
-                return
+                return duckdb.connect(str(self.lock.database), read_only=read_only, config=config or {})
             except duckdb.IOException as exc:
                 holder = duckdb_lock_holder(str(exc))
                 if holder is None:
