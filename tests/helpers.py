@@ -1,8 +1,11 @@
 """Running the real Dagster definitions against the settings in the environment."""
 
 import hashlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -45,6 +48,44 @@ def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_monthly: bool) -> 
 def query(duckdb_path, sql: str) -> list[tuple]:
     with duckdb.connect(str(duckdb_path), read_only=True) as conn:
         return conn.execute(sql).fetchall()
+
+
+HOLD_THE_WAREHOUSE = """
+import sys
+from pathlib import Path
+import duckdb
+from lake_assets.warehouse_lock import WarehouseLock
+path, read_only, project_lock = Path(sys.argv[1]), sys.argv[2] == "read_only", sys.argv[3] == "project_lock"
+lock = WarehouseLock(path, timeout_seconds=30, retry_delay_seconds=0.1)
+if project_lock:
+    held = lock.read_only() if read_only else lock.hold("a test's writer")
+else:
+    held = duckdb.connect(str(path), read_only=read_only)
+with held as conn:
+    if project_lock and read_only:
+        conn.execute("select count(*) from duckdb_tables()").fetchall()  # a reader that has read
+    print("holding", flush=True)
+    sys.stdin.read()  # until the test closes stdin
+"""
+
+
+@contextmanager
+def holding_the_warehouse(path: Path, read_only: bool = False, project_lock: bool = False):
+    """Another process holding the warehouse (to read if read_only, else to write) until the block ends.
+
+    With project_lock, a process of the project: it takes the project's lock (WarehouseLock.read_only,
+    with the file open read-only; or WarehouseLock.hold, which keeps the lock, not the file). Without,
+    a process outside the project (a notebook, the duckdb CLI): the file open, DuckDB's lock alone."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_WAREHOUSE, str(path),
+                               "read_only" if read_only else "read_write",
+                               "project_lock" if project_lock else "duckdb_lock"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        yield holder
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
 
 
 def sha256(path: Path) -> str:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -20,16 +19,18 @@ import pytest
 from lake_assets.dbt_runs import dbt_lock_failure
 from lake_assets.settings import PROJECT_ROOT
 from tests.faults.helpers import view_rows
-from tests.helpers import load_defs, materialize, monthly_keys, query, step_errors, unpartitioned_keys
+from tests.helpers import (
+    holding_the_warehouse,
+    load_defs,
+    materialize,
+    monthly_keys,
+    query,
+    step_errors,
+    unpartitioned_keys,
+)
 
 pytestmark = pytest.mark.faults
 
-HOLD_THE_WAREHOUSE = """
-import sys, duckdb
-conn = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read_only")
-print("holding", flush=True)
-sys.stdin.read()  # until the test closes stdin
-"""
 # On PYTHONPATH as sitecustomize: the first `dbt build` waits, before it opens the warehouse, until
 # the test has let another process take the file, as if that process had come in just after the
 # project's wait for DuckDB's lock and before dbt's own connection.
@@ -45,20 +46,6 @@ if Path(sys.argv[0]).name == "dbt" and "build" in sys.argv and not (signals / "s
 """
 WAREHOUSE_CLI = [sys.executable, "-m", "lake_assets.warehouse_cli"]
 GREEN = ["raw_green_tripdata", "green_tripdata"]
-
-
-@contextmanager
-def holding_the_warehouse(path: Path, read_only: bool = False):
-    """Another process with the warehouse open (read-write unless read_only) until the block ends."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_WAREHOUSE, str(path),
-                               "read_only" if read_only else "read_write"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "holding\n"
-        yield holder
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=60)
 
 
 class Watched:

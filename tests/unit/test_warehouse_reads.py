@@ -1,9 +1,6 @@
 """Read-only queries on the local warehouse: on a real DuckDB file, with the other reader or writer a real
 process (DuckDB's file lock and the project's flock are per process)."""
 
-import subprocess
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -12,32 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from lake_assets.warehouse import DuckDBWarehouse
 from lake_assets.warehouse_lock import WarehouseBusyError, WarehouseLock
-
-HOLD = """
-import sys
-from pathlib import Path
-from lake_assets.warehouse_lock import WarehouseLock
-lock = WarehouseLock(Path(sys.argv[1]), timeout_seconds=30, retry_delay_seconds=0.1)
-with (lock.read_only() if sys.argv[2] == "read" else lock.hold("a test's writer")) as held:
-    if sys.argv[2] == "read":
-        held.execute("select count(*) from t").fetchall()
-    print("holding", flush=True)
-    sys.stdin.read()  # until the test closes stdin
-"""
-
-
-@contextmanager
-def another_process(db: Path, role: str):
-    """A process of the project that reads the warehouse (role "read") or holds it to write ("write")
-    until the block ends."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db), role], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "holding\n"
-        yield holder
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=60)
+from tests.helpers import holding_the_warehouse
 
 
 @pytest.fixture
@@ -60,7 +32,7 @@ def test_a_query_reads_through_a_read_only_connection(db):
 
 
 def test_a_query_answers_while_another_process_reads_and_a_writer_waits_for_both(db):
-    with another_process(db, "read") as reader:
+    with holding_the_warehouse(db, read_only=True, project_lock=True) as reader:
         assert warehouse(db).query("select count(*) from t") == [(3,)]
         # DuckDB lets no writer in beside a reader: the project's writers wait for it, then give up.
         with pytest.raises(WarehouseBusyError, match="another process of the project"), \
@@ -72,7 +44,7 @@ def test_a_query_answers_while_another_process_reads_and_a_writer_waits_for_both
 
 
 def test_a_query_waits_for_a_writer_and_says_who_it_is(db):
-    with another_process(db, "write") as writer, \
+    with holding_the_warehouse(db, project_lock=True) as writer, \
             pytest.raises(WarehouseBusyError, match=rf"locked by PID {writer.pid} \(a test's writer, since "):
         warehouse(db).query("select count(*) from t")
     assert warehouse(db).query("select count(*) from t") == [(3,)]
