@@ -55,8 +55,11 @@ instance: install
 run: install manifest instance
 	$(PY) -m lake_assets.materialize_all
 
+# TEST_WORKERS pytest-xdist workers side by side: the e2e and deploy tiers spend most of their time waiting
+# on daemon ticks, so two workers overlap those waits with the other tiers' work (docs/operations.md, "Tests").
+TEST_WORKERS ?= 2
 test: install system-deps bqemulator lint manifest
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The edit-test loop: ruff and the unit tier (README.md, "The two commands": how long it takes); `make lint` adds
 # sqlfluff on the models, `make test` every tier.

@@ -16,6 +16,19 @@ SAMPLE_MIRROR = PROJECT_ROOT / "data" / "tlc_sample"
 # The session's lakehouses, built once and copied (tests/lakehouses.py).
 pytest_plugins = ["tests.lakehouses"]
 
+# Tiers whose tests share servers started once (emulators, a daemon and webserver, a deployment).
+SHARED_SERVER_TIERS = {"gcp", "e2e", "deploy"}
+
+
+def pytest_collection_modifyitems(items):
+    """The units `make test`'s workers take (pytest-xdist, --dist loadgroup): a tier of shared servers
+    whole, so they start once; any other module whole, so its module fixtures are built once."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        module = item.path.relative_to(tests_dir)
+        group = module.parts[0] if module.parts[0] in SHARED_SERVER_TIERS else module.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def shared_tlc() -> Path:
