@@ -51,6 +51,10 @@ def test_file_url_lake_is_a_folder():
         ({"BQ_MAXIMUM_BYTES_BILLED": "10GB"}, "BQ_MAXIMUM_BYTES_BILLED"),
         ({"BQ_MAXIMUM_BYTES_BILLED": "0"}, "BQ_MAXIMUM_BYTES_BILLED"),
         ({"BQ_MAXIMUM_BYTES_BILLED": "-1"}, "BQ_MAXIMUM_BYTES_BILLED"),
+        ({"CONFORMED_RETENTION_HOURS": "-1"}, "CONFORMED_RETENTION_HOURS"),
+        ({"CONFORMED_RETENTION_HOURS": "a week"}, "CONFORMED_RETENTION_HOURS"),
+        ({"REPUBLICATION_MAX_REMOVED_SHARE": "1.5"}, "REPUBLICATION_MAX_REMOVED_SHARE"),
+        ({"REPUBLICATION_MAX_REMOVED_SHARE": "5%"}, "REPUBLICATION_MAX_REMOVED_SHARE"),
     ],
 )
 def test_invalid_settings_fail_with_a_message_that_names_the_setting(env, names):
@@ -76,3 +80,10 @@ def test_the_bytes_billed_cap_is_optional_and_reaches_dbts_profile_env():
     settings = load_settings({"BQ_MAXIMUM_BYTES_BILLED": " 10000000000 "})
     assert settings.bq_maximum_bytes_billed == 10_000_000_000
     assert settings.dbt_profile_env()["BQ_MAXIMUM_BYTES_BILLED"] == "10000000000"
+
+
+def test_the_retention_and_the_removed_share_have_defaults_and_take_the_environment():
+    settings = load_settings({})
+    assert (settings.conformed_retention_hours, settings.republication_max_removed_share) == (168, 0.05)
+    settings = load_settings({"CONFORMED_RETENTION_HOURS": "0", "REPUBLICATION_MAX_REMOVED_SHARE": "0.2"})
+    assert (settings.conformed_retention_hours, settings.republication_max_removed_share) == (0, 0.2)
