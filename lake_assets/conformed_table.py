@@ -1,0 +1,193 @@
+"""The conformed layer: one Delta Lake table per service at conformed/<service>, partitioned by year and month.
+
+A month's conform is one commit that replaces exactly that month (an overwrite with the predicate
+`year = Y AND month = M`). delta-rs writes the month's data files first, under new names, and then
+publishes them by creating the next `_delta_log/<version>.json`, which only succeeds if no other
+commit took that version: a writer killed before that leaves the previous snapshot whole, and
+readers of a snapshot read exactly its files. Replaced files stay, readable at the earlier
+versions, until `vacuum` removes those of snapshots older than CONFORMED_RETENTION_HOURS.
+Why Delta Lake and not Iceberg: docs/architecture.md, "Versions of the lake".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from lake_assets.catalog import Month
+from lake_assets.lake import Lake, conformed_prefix
+from lake_assets.schemas import CANONICAL_SCHEMAS
+
+PARTITION_BY = ["year", "month"]
+BATCH_ROWS = 100_000  # rows a commit holds in memory at a time, read from the staged Parquet
+# Commit metadata (Delta commitInfo): what each commit of a month wrote, read back by history and changes.
+META_MONTH = "lakehouse.month"
+META_OPERATION = "lakehouse.operation"  # conform, restore or migrate
+META_SOURCE_FILE = "lakehouse.source_file"
+META_SOURCE_SHA256 = "lakehouse.source_sha256"
+META_SOURCE_ROWS = "lakehouse.source_rows"
+META_SOURCE_COLUMNS = "lakehouse.source_columns"  # json: the columns the raw file published
+META_RESTORED_FROM = "lakehouse.restored_from_version"
+
+
+class ConformedTableError(RuntimeError):
+    """A read or commit of a conformed table failed; the message names the table, partition and version."""
+
+
+def table_uri(lake: Lake, service: str) -> str:
+    return lake.uri(conformed_prefix(service))
+
+
+def open_table(lake: Lake, service: str, version: int | None = None) -> DeltaTable | None:
+    """The service's table at `version` (default: the current snapshot); None before its first commit."""
+    try:
+        table = DeltaTable(table_uri(lake, service), storage_options=lake.delta_storage_options())
+    except TableNotFoundError:
+        return None
+    if version is not None:
+        if not 0 <= version <= table.version():
+            raise ConformedTableError(
+                f"{table_uri(lake, service)} has versions 0..{table.version()}, not {version}.")
+        table.load_as_version(version)
+    return table
+
+
+def arrow_schema(service: str) -> pa.Schema:
+    """The canonical columns with their arrow types, then the partition columns: always written with
+    these types (an all-null column left to arrow would be typed null, which Delta stores as `void`)."""
+    canonical = pl.DataFrame(schema=CANONICAL_SCHEMAS[service]).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+    return pa.schema([*canonical, pa.field("year", pa.int64()), pa.field("month", pa.int64())])
+
+
+def month_predicate(month: Month) -> str:
+    return f"year = {month.year} AND month = {month.month}"
+
+
+def _with_partition(batches: Iterator[pa.RecordBatch], schema: pa.Schema, month: Month) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        n = batch.num_rows
+        columns = {name: batch.column(name) for name in batch.schema.names if name not in PARTITION_BY}
+        columns |= {"year": pa.array([month.year] * n, pa.int64()), "month": pa.array([month.month] * n, pa.int64())}
+        yield pa.RecordBatch.from_pydict(columns).select(schema.names).cast(schema)
+
+
+def month_reader(batches: Iterator[pa.RecordBatch], service: str, month: Month) -> pa.RecordBatchReader:
+    """Batches of one month on the canonical arrow schema with its year and month, as a stream."""
+    schema = arrow_schema(service)
+    return pa.RecordBatchReader.from_batches(schema, _with_partition(batches, schema, month))
+
+
+def staged_parquet_reader(path: Path, service: str, month: Month) -> pa.RecordBatchReader:
+    """The conform's staged Parquet file read back in batches of BATCH_ROWS: memory stays bounded."""
+    return month_reader(pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS), service, month)
+
+
+def commit_month(lake: Lake, service: str, month: Month, data: pa.RecordBatchReader, metadata: dict[str, str]) -> int:
+    """Replaces the month with `data` in one commit; returns the commit's table version. A column the
+    table lacks is added to its schema (schema evolution: the other months' files are not rewritten)."""
+    uri = table_uri(lake, service)
+    try:
+        write_deltalake(
+            uri, data, partition_by=PARTITION_BY, mode="overwrite", predicate=month_predicate(month),
+            schema_mode="merge", storage_options=lake.delta_storage_options(),
+            writer_properties=WriterProperties(compression="ZSTD"),
+            commit_properties=CommitProperties(custom_metadata={META_MONTH: month.key, **metadata}),
+        )
+    except Exception as exc:  # delta-rs raises several types; the previous snapshot is unchanged either way
+        raise ConformedTableError(f"{uri} (partition {service} {month}): the commit failed, the month is "
+                                  f"as it was: {exc}") from exc
+    return open_table(lake, service).version()
+
+
+@dataclass(frozen=True)
+class MonthFiles:
+    uris: list[str]
+    rows: int
+
+
+def month_files(table: DeltaTable) -> dict[Month, MonthFiles]:
+    """Each month of the snapshot with its data files (as readers address them) and rows (the log's own
+    counts: no file is read)."""
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    if actions.is_empty():
+        return {}
+    base = table.table_uri.rstrip("/")
+    months: dict[Month, MonthFiles] = {}
+    for row in actions.sort("path").iter_rows(named=True):
+        month = Month(row["partition.year"], row["partition.month"])
+        files = months.setdefault(month, MonthFiles([], 0))
+        path = row["path"]
+        uri = path if "://" in path or path.startswith("/") else f"{base}/{path}"
+        months[month] = MonthFiles([*files.uris, uri.removeprefix("file://")], files.rows + (row["num_records"] or 0))
+    return dict(sorted(months.items(), key=lambda item: item[0].key))
+
+
+def scan_month(lake: Lake, service: str, month: Month, version: int | None = None) -> pl.LazyFrame:
+    """The month as it is in the snapshot `version` (default: current), without its partition columns."""
+    table = open_table(lake, service, version)
+    if table is None:
+        raise ConformedTableError(f"{table_uri(lake, service)} has no commit yet (partition {service} {month}).")
+    return pl.scan_delta(table).filter(pl.col("year") == month.year, pl.col("month") == month.month
+                                       ).drop(PARTITION_BY)
+
+
+def month_reader_at(lake: Lake, service: str, month: Month, version: int) -> pa.RecordBatchReader:
+    """The month as it was at `version`, streamed in batches (a restore writes it back)."""
+    table = open_table(lake, service, version)
+    files = month_files(table).get(month) if table else None
+    if not files:
+        raise ConformedTableError(
+            f"{table_uri(lake, service)} has no {service} {month} at version {version}: nothing to restore.")
+    dataset = table.to_pyarrow_dataset()
+    import pyarrow.dataset as ds
+
+    scanner = dataset.scanner(filter=(ds.field("year") == month.year) & (ds.field("month") == month.month),
+                              batch_size=BATCH_ROWS)
+    return month_reader(scanner.to_batches(), service, month)
+
+
+@dataclass(frozen=True)
+class MonthCommit:
+    version: int
+    operation: str
+    timestamp_ms: int
+    metadata: dict[str, str]
+
+    @property
+    def source_columns(self) -> list[str] | None:
+        raw = self.metadata.get(META_SOURCE_COLUMNS)
+        return json.loads(raw) if raw else None
+
+
+def month_history(table: DeltaTable, month: Month) -> list[MonthCommit]:
+    """The commits that wrote the month, oldest first."""
+    commits = []
+    for entry in table.history():
+        if entry.get(META_MONTH) != month.key:
+            continue
+        metadata = {k: str(v) for k, v in entry.items() if k.startswith("lakehouse.")}
+        commits.append(MonthCommit(entry["version"], entry.get(META_OPERATION, ""), entry["timestamp"], metadata))
+    return sorted(commits, key=lambda c: c.version)
+
+
+def commit_of(table: DeltaTable, month: Month, version: int) -> MonthCommit | None:
+    """The latest commit of the month at or before `version`: the one whose files the month has there."""
+    earlier = [c for c in month_history(table, month) if c.version <= version]
+    return earlier[-1] if earlier else None
+
+
+def vacuum(lake: Lake, service: str, retention_hours: int) -> list[str]:
+    """Deletes the files of snapshots older than the retention (the files commits replaced, and files of
+    commits that never happened); returns them. Every file of a snapshot inside the retention stays."""
+    table = open_table(lake, service)
+    if table is None:
+        return []
+    return table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
