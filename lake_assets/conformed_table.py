@@ -185,9 +185,12 @@ def commit_of(table: DeltaTable, month: Month, version: int) -> MonthCommit | No
 
 
 def vacuum(lake: Lake, service: str, retention_hours: int) -> list[str]:
-    """Deletes the files of snapshots older than the retention (the files commits replaced, and files of
-    commits that never happened); returns them. Every file of a snapshot inside the retention stays."""
+    """Deletes the files of snapshots that stopped being current more than `retention_hours` ago, and the
+    files of commits that never happened (a killed writer's) older than that; returns them. The current
+    snapshot's files always stay, and so do all the files of every snapshot younger than the retention.
+    `full`: files no commit names are deleted too, so the retention must exceed the longest conform, or a
+    running commit's files could go before it publishes them (README, Settings)."""
     table = open_table(lake, service)
     if table is None:
         return []
-    return table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+    return table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False, full=True)

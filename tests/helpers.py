@@ -57,3 +57,9 @@ def conformed_files(lake_dir, service: str = "green") -> dict[str, list[str]]:
     """Month -> the current snapshot's files of it."""
     table = open_table(LocalLake(lake_dir), service)
     return {m.key: files.uris for m, files in month_files(table).items()} if table else {}
+
+
+def same_rows(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    """The same columns and the same rows, as many times each: a table format does not keep row order
+    (delta-rs may write a month's batches in another order)."""
+    return a.schema == b.schema and a.sort(a.columns, nulls_last=True).equals(b.sort(b.columns, nulls_last=True))
