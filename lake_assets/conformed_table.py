@@ -28,6 +28,8 @@ from lake_assets.schemas import CANONICAL_SCHEMAS
 
 PARTITION_BY = ["year", "month"]
 BATCH_ROWS = 100_000  # rows a commit holds in memory at a time, read from the staged Parquet
+# delta-rs buffers a data file until it reaches this size, then writes it and starts the next one.
+TARGET_FILE_SIZE = 128 << 20
 # Commit metadata (Delta commitInfo): what each commit of a month wrote, read back by history and changes.
 META_MONTH = "lakehouse.month"
 META_OPERATION = "lakehouse.operation"  # conform, restore or migrate
@@ -98,7 +100,7 @@ def commit_month(lake: Lake, service: str, month: Month, data: pa.RecordBatchRea
         write_deltalake(
             uri, data, partition_by=PARTITION_BY, mode="overwrite", predicate=month_predicate(month),
             schema_mode="merge", storage_options=lake.delta_storage_options(),
-            writer_properties=WriterProperties(compression="ZSTD"),
+            writer_properties=WriterProperties(compression="ZSTD"), target_file_size=TARGET_FILE_SIZE,
             commit_properties=CommitProperties(custom_metadata={META_MONTH: month.key, **metadata}),
         )
     except Exception as exc:  # delta-rs raises several types; the previous snapshot is unchanged either way
