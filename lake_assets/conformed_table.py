@@ -76,9 +76,10 @@ def month_predicate(month: Month) -> str:
 def _with_partition(batches: Iterator[pa.RecordBatch], schema: pa.Schema, month: Month) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         n = batch.num_rows
-        columns = {name: batch.column(name) for name in batch.schema.names if name not in PARTITION_BY}
-        columns |= {"year": pa.array([month.year] * n, pa.int64()), "month": pa.array([month.month] * n, pa.int64())}
-        yield pa.RecordBatch.from_pydict(columns).select(schema.names).cast(schema)
+        # A canonical column the batch lacks (a file conformed before the column was canonical) is nulls.
+        columns = [batch.column(f.name) if f.name in batch.schema.names else pa.nulls(n, f.type) for f in schema]
+        columns[-2:] = [pa.array([month.year] * n, pa.int64()), pa.array([month.month] * n, pa.int64())]
+        yield pa.RecordBatch.from_arrays([c.cast(f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def month_reader(batches: Iterator[pa.RecordBatch], service: str, month: Month) -> pa.RecordBatchReader:
