@@ -7,18 +7,20 @@ of 300 others corrected, and the column cbd_congestion_fee (canonical, not publi
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from lake_assets.catalog import Month
 from lake_assets.conformed_table import month_history, open_table
 from lake_assets.lake import LocalLake
-from lake_assets.warehouse import DuckDBWarehouse
+from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SHARED_TLC, mirror_template
 from tests.helpers import conformed_files, conformed_month, load_defs, materialize, query, same_rows
 
@@ -143,13 +145,24 @@ def test_the_local_warehouse_reads_the_current_snapshot_and_no_old_file(republis
     assert rows == [(1, 76_518 - REMOVED, pytest.approx(0.75 * (76_518 - REMOVED))), (2, 64_572, None)]
 
 
-def test_an_old_version_is_queried_from_the_local_warehouse(republished):
+def versions_cli(tmp, *args) -> str:
+    env = {**os.environ, "LAKE_URL": str(tmp / "lake"), "DUCKDB_PATH": str(tmp / "warehouse.duckdb")}
+    done = subprocess.run([sys.executable, "-m", "lake_assets.versions_cli", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_the_history_and_an_old_version_are_read_from_the_local_warehouse(republished):
     tmp = republished["tmp"]
-    first = month_history(open_table(LocalLake(tmp / "lake"), "green"), Month.parse(MONTH))[0].version
-    warehouse = DuckDBWarehouse(duckdb=DuckDBResource(database=str(tmp / "warehouse.duckdb")))
-    name = warehouse.register_version_view("green", LocalLake(tmp / "lake"), first)
-    assert name == f"lake.ext_green_tripdata_at_version_{first}"
-    rows = query(tmp / "warehouse.duckdb", f"select count(*), sum(fare_amount) from {name} where year = 2021 and month = 1")
+    first, second = month_history(open_table(LocalLake(tmp / "lake"), "green"), Month.parse(MONTH))
+    history = versions_cli(tmp, "history", "green", "--month", MONTH)
+    assert f"version {first.version:>4}" in history and f"raw {sha256(V1)[:16]}" in history
+    assert f"version {second.version:>4}" in history and f"raw {sha256(republished['v2'])[:16]}" in history
+    assert f"created lake.ext_green_tripdata_at_version_{first.version}" in versions_cli(
+        tmp, "view", "green", str(first.version))
+    rows = query(tmp / "warehouse.duckdb", f"select count(*), sum(fare_amount) from lake.ext_green_tripdata_at_version_"
+                                           f"{first.version} where year = 2021 and month = 1")
     expected = republished["first"]
     assert rows == [(expected.height, pytest.approx(expected["fare_amount"].sum()))]
 
