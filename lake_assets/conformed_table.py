@@ -12,7 +12,9 @@ Why Delta Lake and not Iceberg: docs/architecture.md, "Versions of the lake".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from lake_assets.catalog import Month
 from lake_assets.lake import Lake, conformed_prefix
@@ -93,21 +95,36 @@ def staged_parquet_reader(path: Path, service: str, month: Month) -> pa.RecordBa
     return month_reader(pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS), service, month)
 
 
-def commit_month(lake: Lake, service: str, month: Month, data: pa.RecordBatchReader, metadata: dict[str, str]) -> int:
-    """Replaces the month with `data` in one commit; returns the commit's table version. A column the
-    table lacks is added to its schema (schema evolution: the other months' files are not rewritten)."""
+COMMIT_ATTEMPTS = 5
+
+
+def commit_month(lake: Lake, service: str, month: Month, data: Callable[[], pa.RecordBatchReader],
+                 metadata: dict[str, str]) -> int:
+    """Replaces the month with the batches `data()` streams, in one commit; returns the commit's table
+    version. A column the table lacks is added to its schema (schema evolution: the other months' files
+    are not rewritten). Another commit of the same month that got in first makes delta-rs refuse this one
+    (CommitFailedError): the write is then done again on the new snapshot, so the last writer wins and
+    the month is one complete copy. Commits of other months do not conflict."""
     uri = table_uri(lake, service)
-    try:
-        write_deltalake(
-            uri, data, partition_by=PARTITION_BY, mode="overwrite", predicate=month_predicate(month),
-            schema_mode="merge", storage_options=lake.delta_storage_options(),
-            writer_properties=WriterProperties(compression="ZSTD"), target_file_size=TARGET_FILE_SIZE,
-            commit_properties=CommitProperties(custom_metadata={META_MONTH: month.key, **metadata}),
-        )
-    except Exception as exc:  # delta-rs raises several types; the previous snapshot is unchanged either way
-        raise ConformedTableError(f"{uri} (partition {service} {month}): the commit failed, the month is "
-                                  f"as it was: {exc}") from exc
-    return open_table(lake, service).version()
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            write_deltalake(
+                uri, data(), partition_by=PARTITION_BY, mode="overwrite", predicate=month_predicate(month),
+                schema_mode="merge", storage_options=lake.delta_storage_options(),
+                writer_properties=WriterProperties(compression="ZSTD"), target_file_size=TARGET_FILE_SIZE,
+                commit_properties=CommitProperties(custom_metadata={META_MONTH: month.key, **metadata}),
+            )
+            return open_table(lake, service).version()
+        except CommitFailedError as exc:
+            if attempt == COMMIT_ATTEMPTS:
+                raise ConformedTableError(f"{uri} (partition {service} {month}): {attempt} commits lost to "
+                                          f"concurrent commits of the month; it is as the last of them left it: {exc}"
+                                          ) from exc
+            time.sleep(random.uniform(0.1, 0.5) * attempt)  # the other writer is publishing: let it finish
+        except Exception as exc:  # delta-rs raises several types; the previous snapshot is unchanged either way
+            raise ConformedTableError(f"{uri} (partition {service} {month}): the commit failed, the month is "
+                                      f"as it was: {exc}") from exc
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

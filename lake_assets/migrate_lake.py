@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from functools import partial
 
 import pyarrow.parquet as pq
 
@@ -70,7 +71,7 @@ def migrate_service(lake: Lake, service: str, log=print) -> list[Month]:
                 lineage = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()
                            if k.startswith(b"lakehouse.")}
                 rows = pq.ParquetFile(path).metadata.num_rows
-                version = commit_month(lake, service, month, staged_parquet_reader(path, service, month), {
+                version = commit_month(lake, service, month, partial(staged_parquet_reader, path, service, month), {
                     META_OPERATION: "migrate", META_SOURCE_FILE: lineage.get("lakehouse.source_file", ""),
                     META_SOURCE_SHA256: lineage.get("lakehouse.source_sha256", ""), META_SOURCE_ROWS: str(rows)})
             log(f"{service} {month}: {rows:,} rows from {key} -> version {version}")

@@ -81,7 +81,7 @@ def conform_and_commit(context, lake: Lake, service: str, month: Month, raw_asse
         report, raw_rows, raw_sha256 = conform_month(
             RawFile(raw_path, format_of(raw_name), raw_name, service, month), tmp, landed=landed)
         published = [c for c in CANONICAL_SCHEMAS[service].names() if c not in report.columns_missing]
-        version = commit_month(lake, service, month, staged_parquet_reader(tmp, service, month), {
+        version = commit_month(lake, service, month, lambda: staged_parquet_reader(tmp, service, month), {
             META_OPERATION: "conform", META_SOURCE_FILE: raw_name, META_SOURCE_SHA256: raw_sha256,
             META_SOURCE_ROWS: str(raw_rows), META_SOURCE_COLUMNS: json.dumps(published + report.columns_extra)})
     context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {table_uri(lake, service)} version {version}")
@@ -108,12 +108,12 @@ def restore_and_commit(context, lake: Lake, service: str, month: Month, restore_
                 + (f": its versions are 0..{table.version()}." if table else ": it has no commit yet."))
         restored = commit_of(table, month, restore_version)
         expected = month_files(open_table(lake, service, restore_version)).get(month)
-        data = month_reader_at(lake, service, month, restore_version)
+        month_reader_at(lake, service, month, restore_version)  # refuses a version without the month
     except ConformedTableError as exc:
         raise dg.Failure(description=f"{exc} Nothing was restored.", allow_retries=False) from exc
     source = {k: v for k, v in (restored.metadata if restored else {}).items()
               if k in (META_SOURCE_FILE, META_SOURCE_SHA256, META_SOURCE_ROWS, META_SOURCE_COLUMNS)}
-    version = commit_month(lake, service, month, data,
+    version = commit_month(lake, service, month, lambda: month_reader_at(lake, service, month, restore_version),
                            {**source, META_OPERATION: "restore", META_RESTORED_FROM: str(restore_version)})
     context.log.info(f"restored {service} {month} to version {restore_version}: version {version}")
     return version, expected.rows, {

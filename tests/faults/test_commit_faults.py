@@ -44,7 +44,7 @@ KILLED_WRITER = textwrap.dedent("""
             if n == 40:
                 os.kill(os.getpid(), signal.SIGKILL)  # in the middle of the commit's data files
             yield batch
-    commit_month(LocalLake(sys.argv[1]), "green", Month(2021, 1), month_reader(batches(), "green", Month(2021, 1)), {})
+    commit_month(LocalLake(sys.argv[1]), "green", Month(2021, 1), lambda: month_reader(batches(), "green", Month(2021, 1)), {})
 """)
 
 
@@ -57,7 +57,7 @@ def test_a_commit_killed_midway_leaves_the_previous_snapshot_readable_and_comple
     lake = LocalLake(tmp_path / "lake")
     good = canonical(pl.read_parquet(REAL, n_rows=5_000))
     batches = good.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
-    commit_month(lake, "green", JAN, month_reader(iter(batches), "green", JAN), {})
+    commit_month(lake, "green", JAN, lambda: month_reader(iter(batches), "green", JAN), {})
     before = month_files(open_table(lake, "green"))
     log_before = sorted(p.name for p in (tmp_path / "lake/conformed/green/_delta_log").iterdir())
 
@@ -74,7 +74,7 @@ def test_a_commit_killed_midway_leaves_the_previous_snapshot_readable_and_comple
     with duckdb.connect() as conn:  # the warehouse's view of the snapshot reads it whole, as before
         assert conn.execute(f"select count(*) from ({snapshot_view_select('green', lake)})").fetchone()[0] == 5_000
     # the next conform commits over it; vacuum past the retention deletes what the killed writer left
-    commit_month(lake, "green", JAN, month_reader(iter(batches[:1]), "green", JAN), {})
+    commit_month(lake, "green", JAN, lambda: month_reader(iter(batches[:1]), "green", JAN), {})
     leftovers = {str(p) for p in (tmp_path / "lake/conformed/green").rglob("*.parquet")}
     current = set(month_files(open_table(lake, "green"))[JAN].uris)
     vacuum(lake, "green", retention_hours=0)

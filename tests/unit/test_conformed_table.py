@@ -1,5 +1,7 @@
 """The conformed Delta table: one commit per month, schema evolution, vacuum, the view over a snapshot's files."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -12,6 +14,7 @@ from lake_assets.conformed_table import (
     arrow_schema,
     commit_month,
     month_files,
+    month_history,
     month_reader,
     open_table,
     scan_month,
@@ -35,7 +38,7 @@ def real_month(month: Month, rows: int) -> pl.DataFrame:
 
 def commit(lake: LocalLake, month: Month, frame: pl.DataFrame) -> int:
     batches = frame.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches(max_chunksize=1_000)
-    return commit_month(lake, "green", month, month_reader(iter(batches), "green", month), {"lakehouse.operation": "test"})
+    return commit_month(lake, "green", month, lambda: month_reader(iter(batches), "green", month), {"lakehouse.operation": "test"})
 
 
 def test_a_column_added_later_evolves_the_schema_without_rewriting_other_months(tmp_path):
@@ -89,3 +92,23 @@ def test_vacuum_after_the_retention_removes_only_files_of_expired_snapshots(tmp_
     assert all(Path(f).exists() for f in current)
     assert scan_month(lake, "green", JAN).collect().height == 2_000
     assert scan_month(lake, "green", FEB, version=1).collect().height == 1_000  # its file is still current
+
+
+def test_two_commits_of_one_month_at_once_both_succeed_and_leave_one_complete_copy(tmp_path):
+    lake = LocalLake(tmp_path / "lake")
+    commit(lake, JAN, real_month(JAN, 100))
+    frames = {rows: real_month(JAN, rows) for rows in (3_000, 2_000)}
+
+    def slow(frame):  # batches that take a while, so that both writers read the same snapshot
+        def batches():
+            for batch in frame.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches(max_chunksize=500):
+                time.sleep(0.05)
+                yield batch
+        return lambda: month_reader(batches(), "green", JAN)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda f: commit_month(lake, "green", JAN, slow(f), {}), frames.values()))
+    assert [c.version for c in month_history(open_table(lake, "green"), JAN)] == [0, 1, 2]  # both committed
+    final = scan_month(lake, "green", JAN).collect()
+    assert any(same_rows(final, frame) for frame in frames.values())  # one whole copy, not a mix
+    assert month_files(open_table(lake, "green"))[JAN].rows == final.height

@@ -16,7 +16,7 @@ def write_month(lake: LocalLake, year: int, month: int, rows: int) -> None:
     frame = pl.DataFrame({"fare_amount": [1.0] * rows}).with_columns(
         pl.lit(None, t).alias(c) for c, t in CANONICAL_SCHEMAS["green"].items() if c != "fare_amount")
     batches = frame.select(CANONICAL_SCHEMAS["green"].names()).to_arrow().to_batches()
-    commit_month(lake, "green", Month(year, month), month_reader(iter(batches), "green", Month(year, month)), {})
+    commit_month(lake, "green", Month(year, month), lambda: month_reader(iter(batches), "green", Month(year, month)), {})
 
 
 def record(instance: dg.DagsterInstance, partition: str, rows: int) -> None:
