@@ -50,6 +50,9 @@ class Lake(ABC):
     """Objects under keys such as raw/green/green_tripdata_2020-10.csv.gz."""
 
     url: str
+    # Whether the conformed layer is a versioned Delta table here (lake_assets/conformed_table.py), or plain
+    # Parquet partitions, one version per month (lake_assets/plain_conformed.py).
+    versioned_tables: bool = True
 
     @abstractmethod
     def uri(self, key: str) -> str:

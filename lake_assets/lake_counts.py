@@ -15,6 +15,7 @@ import dagster as dg
 
 from lake_assets.conformed_table import MonthFiles, month_files, open_table
 from lake_assets.lake import Lake
+from lake_assets.plain_conformed import plain_month_files, plain_months
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,10 @@ class LakeCounts:
 
 
 def conformed_months(lake: Lake, service: str) -> dict[str, MonthFiles]:
-    """Partition key (YYYY-MM) -> the month's files and rows in the current snapshot."""
+    """Partition key (YYYY-MM) -> the month's files and rows in the current snapshot (a plain Parquet
+    lake: its listing, the rows from the files' footers)."""
+    if not lake.versioned_tables:
+        return {month: plain_month_files(lake, keys) for month, keys in plain_months(lake, service).items()}
     table = open_table(lake, service)
     return {month.key: files for month, files in month_files(table).items()} if table else {}
 
@@ -48,8 +52,13 @@ def recorded_rows(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitio
 
 
 def lake_counts(instance: dg.DagsterInstance, lake: Lake, service: str, conformed_key: dg.AssetKey) -> LakeCounts:
-    months = conformed_months(lake, service)
+    if lake.versioned_tables:
+        months = conformed_months(lake, service)
+        unrecorded_rows = lambda m: months[m].rows  # the table's log counts them
+    else:  # the listing, and the footers of unrecorded months only (on GCS each is a download)
+        months = plain_months(lake, service)
+        unrecorded_rows = lambda m: plain_month_files(lake, months[m]).rows
     recorded = recorded_rows(instance, conformed_key, list(months))
     unrecorded = [m for m in months if m not in recorded]
-    rows = sum(recorded[m] for m in months if m in recorded) + sum(months[m].rows for m in unrecorded)
+    rows = sum(recorded[m] for m in months if m in recorded) + sum(unrecorded_rows(m) for m in unrecorded)
     return LakeCounts(months=list(months), rows=rows, counted_from_files=unrecorded)

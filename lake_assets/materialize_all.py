@@ -105,7 +105,7 @@ def print_summary(settings) -> None:
     lake = resources["lake"].get_lake()
     print("\nRows in the lake (conformed), per service and month:")
     for service in SERVICES:
-        for month, files in conformed_months(lake, service).items():  # the current snapshot's log: no file read
+        for month, files in conformed_months(lake, service).items():  # a versioned table: from its log
             print(f"  {service:<7} {month}  {files.rows:>9,}")
     print("\nRows in the warehouse:")
     for table in SUMMARY_TABLES:

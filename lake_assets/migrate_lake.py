@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     from lake_assets.settings import load_settings
 
     lake = build_resources(load_settings())["lake"].get_lake()
+    if not lake.versioned_tables:
+        raise SystemExit(f"the lake at {lake.url} keeps plain Parquet partitions (docs/architecture.md, "
+                         "\"Versions of the lake\"): there is nothing to convert.")
     for service in args.service or SERVICES:
         versions = keep_raw_versions(lake, service)
         months = migrate_service(lake, service)

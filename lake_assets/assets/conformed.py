@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from lake_assets.asset_keys import conformed_asset_key, raw_asset_key
 from lake_assets.catalog import FORMATS, Month, file_name, format_of
@@ -19,6 +20,7 @@ from lake_assets.conformed_table import (
     META_SOURCE_ROWS,
     META_SOURCE_SHA256,
     ConformedTableError,
+    MonthFiles,
     commit_month,
     commit_of,
     month_files,
@@ -29,8 +31,9 @@ from lake_assets.conformed_table import (
     table_uri,
     vacuum,
 )
-from lake_assets.lake import Lake, raw_object_key
+from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.month_changes import month_changes
+from lake_assets.plain_conformed import publish_month
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS, REQUIRED_COLUMNS
 from lake_assets.settings import Settings
@@ -72,20 +75,27 @@ def landed_sha256_and_rows(context: dg.AssetExecutionContext, raw_asset: dg.Asse
 
 
 def conform_and_commit(context, lake: Lake, service: str, month: Month, raw_asset: dg.AssetKey):
-    """Conforms the raw file to a staged Parquet (checked: rows, types), then commits it as the month.
-    Returns (version, rows the raw file has, metadata of the conform)."""
+    """Conforms the raw file to a staged Parquet (checked: rows, types), then commits it as the month (a
+    plain Parquet lake: publishes it). Returns (table version or None, rows the raw file has, the month's
+    stats, metadata of the conform)."""
     raw = find_raw_file(lake, service, month)
     raw_name = Path(raw).name
     landed = landed_sha256_and_rows(context, raw_asset)
     with lake.local_copy(raw) as raw_path, lake.staged() as tmp:
         report, raw_rows, raw_sha256 = conform_month(
             RawFile(raw_path, format_of(raw_name), raw_name, service, month), tmp, landed=landed)
+        stats = month_stats(pl.scan_parquet(tmp), service, month)  # the rows the commit publishes
         published = [c for c in CANONICAL_SCHEMAS[service].names() if c not in report.columns_missing]
-        version = commit_month(lake, service, month, lambda: staged_parquet_reader(tmp, service, month), {
-            META_OPERATION: "conform", META_SOURCE_FILE: raw_name, META_SOURCE_SHA256: raw_sha256,
-            META_SOURCE_ROWS: str(raw_rows), META_SOURCE_COLUMNS: json.dumps(published + report.columns_extra)})
-    context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {table_uri(lake, service)} version {version}")
-    return version, raw_rows, {
+        if lake.versioned_tables:
+            version = commit_month(lake, service, month, lambda: staged_parquet_reader(tmp, service, month), {
+                META_OPERATION: "conform", META_SOURCE_FILE: raw_name, META_SOURCE_SHA256: raw_sha256,
+                META_SOURCE_ROWS: str(raw_rows), META_SOURCE_COLUMNS: json.dumps(published + report.columns_extra)})
+        else:
+            version = None
+            publish_month(lake, service, month, tmp)
+    context.log.info(f"conformed {raw_name}: {report.rows:,} rows -> {table_uri(lake, service)}"
+                     + (f" version {version}" if version is not None else ""))
+    return version, raw_rows, stats, {
         "source_file": raw_name,
         "source_sha256": raw_sha256,
         "columns_missing": dg.MetadataValue.json(report.columns_missing),
@@ -99,7 +109,10 @@ def conform_and_commit(context, lake: Lake, service: str, month: Month, raw_asse
 
 def restore_and_commit(context, lake: Lake, service: str, month: Month, restore_version: int):
     """Commits the month as it was at `restore_version`, read from that snapshot's own files.
-    Returns (version, rows the restored version has, metadata of the restore)."""
+    Returns (version, rows the restored version has, the month's stats, metadata of the restore)."""
+    if not lake.versioned_tables:
+        raise dg.Failure(description=f"the lake at {lake.url} keeps one version of each conformed month "
+                                     f"(plain Parquet): {service} {month} cannot be restored.", allow_retries=False)
     try:
         table = open_table(lake, service)
         if table is None or not 0 <= restore_version <= table.version():
@@ -116,7 +129,7 @@ def restore_and_commit(context, lake: Lake, service: str, month: Month, restore_
     version = commit_month(lake, service, month, lambda: month_reader_at(lake, service, month, restore_version),
                            {**source, META_OPERATION: "restore", META_RESTORED_FROM: str(restore_version)})
     context.log.info(f"restored {service} {month} to version {restore_version}: version {version}")
-    return version, expected.rows, {
+    return version, expected.rows, month_stats(scan_month(lake, service, month), service, month), {
         "restored_from_version": restore_version,
         "source_file": source.get(META_SOURCE_FILE, ""),
         "source_sha256": source.get(META_SOURCE_SHA256, ""),
@@ -142,23 +155,26 @@ def build_conformed_asset(
         month = Month.parse(context.partition_key)
         the_lake = lake.get_lake()
         if config.restore_version is None:
-            version, expected_rows, metadata = conform_and_commit(context, the_lake, service, month, raw_asset.key)
+            version, expected_rows, stats, metadata = conform_and_commit(
+                context, the_lake, service, month, raw_asset.key)
         else:
-            version, expected_rows, metadata = restore_and_commit(
+            version, expected_rows, stats, metadata = restore_and_commit(
                 context, the_lake, service, month, config.restore_version)
-        snapshot = open_table(the_lake, service)
-        files = month_files(snapshot)[month]
-        stats = month_stats(scan_month(the_lake, service, month), service, month)
-        # What changed against the month's version before this commit (None: its first version).
-        changes = month_changes(the_lake, service, month, version - 1, version) if version > 0 else None
-        if changes:
-            context.log.info(f"{service} {month} {changes.as_metadata()['versions_compared']}: "
-                             f"{changes.rows_before:,} -> {changes.rows_after:,} rows, {changes.trips_added:,} trips "
-                             f"added, {changes.trips_removed:,} removed")
-        removed = vacuum(the_lake, service, settings.conformed_retention_hours)
-        if removed:
-            context.log.info(f"vacuum: {len(removed)} files of snapshots older than "
-                             f"{settings.conformed_retention_hours} h deleted")
+        changes = None
+        if version is None:  # a plain Parquet lake: the one file of the month, as staged
+            files = MonthFiles([the_lake.uri(conformed_object_key(service, month.year, month.month))], stats["rows"])
+        else:
+            files = month_files(open_table(the_lake, service))[month]
+            # What changed against the month's version before this commit (None: its first version).
+            changes = month_changes(the_lake, service, month, version - 1, version) if version > 0 else None
+            if changes:
+                context.log.info(f"{service} {month} {changes.as_metadata()['versions_compared']}: "
+                                 f"{changes.rows_before:,} -> {changes.rows_after:,} rows, {changes.trips_added:,} "
+                                 f"trips added, {changes.trips_removed:,} removed")
+            removed = vacuum(the_lake, service, settings.conformed_retention_hours)
+            if removed:
+                context.log.info(f"vacuum: {len(removed)} files of snapshots older than "
+                                 f"{settings.conformed_retention_hours} h deleted")
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": files.rows,
@@ -166,7 +182,7 @@ def build_conformed_asset(
                     columns=[dg.TableColumn(n, str(t)) for n, t in CANONICAL_SCHEMAS[service].items()]
                 ),
                 "lake_uri": table_uri(the_lake, service),
-                "table_version": version,
+                "table_version": -1 if version is None else version,  # -1: a plain Parquet lake
                 "files": dg.MetadataValue.json(files.uris),
                 **metadata,
                 "pickup_min": str(stats["pickup_min"]),
