@@ -37,6 +37,7 @@ from lake_assets.plain_conformed import publish_month
 from lake_assets.resources import LakeResource
 from lake_assets.schemas import CANONICAL_SCHEMAS, REQUIRED_COLUMNS
 from lake_assets.settings import Settings
+from lake_assets.warehouse import WarehouseResource
 
 DESCRIPTION = (
     "{service} trips of the month on the canonical {service} schema: typed, columns the TLC had not "
@@ -151,7 +152,8 @@ def build_conformed_asset(
         check_specs=conformed_check_specs(asset_key),
         tags={"service": service},
     )
-    def conformed_tripdata(context: dg.AssetExecutionContext, config: ConformedTripConfig, lake: LakeResource):
+    def conformed_tripdata(context: dg.AssetExecutionContext, config: ConformedTripConfig, lake: LakeResource,
+                           warehouse: WarehouseResource):
         month = Month.parse(context.partition_key)
         the_lake = lake.get_lake()
         if config.restore_version is None:
@@ -171,6 +173,9 @@ def build_conformed_asset(
                 context.log.info(f"{service} {month} {changes.as_metadata()['versions_compared']}: "
                                  f"{changes.rows_before:,} -> {changes.rows_after:,} rows, {changes.trips_added:,} "
                                  f"trips added, {changes.trips_removed:,} removed")
+            # The view reads the snapshot's file list, so it is rewritten now, before anything downstream of
+            # this month runs: a staging run of the same automation tick would otherwise read the old list.
+            warehouse.register_external_table(service, the_lake)
             removed = vacuum(the_lake, service, settings.conformed_retention_hours)
             if removed:
                 context.log.info(f"vacuum: {len(removed)} files of snapshots older than "
