@@ -32,16 +32,18 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def snapshot_select_sql(months: dict[Month, list[str]], columns: list[str]) -> str:
+def snapshot_select_sql(months: dict[Month, list[str]], columns: list[str], dialect: str = "duckdb") -> str:
     """A SELECT of exactly the given files, month by month, with year and month from the table's partition
     values (BIGINT), not from the paths (hive_partitioning off: the paths say year=2020/month=10 too): a snapshot's file list, never a glob that could match files of
-    other snapshots. A month whose files lack a column the table gained later reads it as NULL."""
+    other snapshots. A month whose files lack a column the table gained later reads it as NULL.
+    dialect "bigquery": the same for bqemulator (INT64, identifiers in backticks; it runs DuckDB)."""
+    int_type, quote = ("INT64", "`") if dialect == "bigquery" else ("BIGINT", '"')
     branches = [
-        f"SELECT *, CAST({m.year} AS BIGINT) AS year, CAST({m.month} AS BIGINT) AS month "
+        f"SELECT *, CAST({m.year} AS {int_type}) AS year, CAST({m.month} AS {int_type}) AS month "
         f"FROM read_parquet([{', '.join(_sql_string(f) for f in files)}], hive_partitioning = false, union_by_name = true)"
         for m, files in months.items()
     ]
-    selected = ", ".join(f'"{c}"' for c in [*columns, *PARTITION_COLUMNS])
+    selected = ", ".join(f"{quote}{c}{quote}" for c in [*columns, *PARTITION_COLUMNS])
     return f"SELECT {selected} FROM (\n  " + "\n  UNION ALL BY NAME\n  ".join(branches) + "\n)"
 
 
