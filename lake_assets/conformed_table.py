@@ -98,6 +98,22 @@ def staged_parquet_reader(path: Path, service: str, month: Month) -> pa.RecordBa
 COMMIT_ATTEMPTS = 5
 
 
+def ensure_table(lake: Lake, service: str) -> None:
+    """Creates the service's table, empty, if it does not exist (its version 0). Month commits then always
+    start from an existing table: two first commits racing to create it would otherwise both land, the
+    second as an append of the same month (delta-rs finds no conflict with a table it did not read)."""
+    if open_table(lake, service) is not None:
+        return
+    try:
+        # mode "error" and no retry: a create that lost the race fails instead of landing as version 1
+        DeltaTable.create(table_uri(lake, service), schema=arrow_schema(service), partition_by=PARTITION_BY,
+                          mode="error", storage_options=lake.delta_storage_options(),
+                          commit_properties=CommitProperties(max_commit_retries=0))
+    except Exception:  # another process created it first (its version 0 exists): that table is the one
+        if open_table(lake, service) is None:
+            raise
+
+
 def commit_month(lake: Lake, service: str, month: Month, data: Callable[[], pa.RecordBatchReader],
                  metadata: dict[str, str]) -> int:
     """Replaces the month with the batches `data()` streams, in one commit; returns the commit's table
@@ -106,6 +122,7 @@ def commit_month(lake: Lake, service: str, month: Month, data: Callable[[], pa.R
     (CommitFailedError): the write is then done again on the new snapshot, so the last writer wins and
     the month is one complete copy. Commits of other months do not conflict."""
     uri = table_uri(lake, service)
+    ensure_table(lake, service)
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
         try:
             write_deltalake(

@@ -95,7 +95,7 @@ def test_the_emulators_view_of_a_delta_table_reads_exactly_the_current_snapshots
     for month, rows in ((jan, 300), (feb, 200), (jan, 100)):
         batches = real_month(month, rows).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
         commit_month(lake, "green", month, lambda b=batches, m=month: month_reader(iter(b), "green", m), {})
-    replaced = month_files(open_table(lake, "green", version=1))[jan].uris
+    replaced = month_files(open_table(lake, "green", version=2))[jan].uris  # version 0: the empty table
     table = open_table(lake, "green")
     months = {m: [f"gs://{u.removeprefix(str(root) + '/')}" for u in files.uris] for m, files in month_files(table).items()}
     columns = [f.name for f in table.schema().fields if f.name not in ("year", "month")]

@@ -62,7 +62,7 @@ def test_the_old_lake_is_converted_in_place_once_and_the_warehouse_reads_it(lake
     files = conformed_files(tmp_path / "lake")
     again = migrate(env)
     assert again.returncode == 0 and "green: 0 months converted, 0 raw versions kept" in again.stdout
-    assert conformed_files(tmp_path / "lake") == files and open_table(LocalLake(tmp_path / "lake"), "green").version() == 1
+    assert conformed_files(tmp_path / "lake") == files and open_table(LocalLake(tmp_path / "lake"), "green").version() == 2
     materialize(load_defs(), ["ext_green_tripdata"])
     assert query(tmp_path / "warehouse.duckdb", "select year, month, count(*) from lake.ext_green_tripdata "
                                                  "group by all order by all") == [(2021, 1, 76_518), (2021, 2, 64_572)]

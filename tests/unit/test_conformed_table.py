@@ -67,11 +67,13 @@ def test_a_column_added_later_evolves_the_schema_without_rewriting_other_months(
 def test_each_commit_replaces_exactly_its_month_and_the_old_snapshot_stays_readable(tmp_path):
     lake = LocalLake(tmp_path / "lake")
     first_jan = real_month(JAN, 3_000)
-    assert commit(lake, JAN, first_jan) == 0
-    assert commit(lake, FEB, real_month(FEB, 1_000)) == 1
-    assert commit(lake, JAN, first_jan.head(2_500)) == 2
+    # version 0: the table, created empty before its first month
+    assert commit(lake, JAN, first_jan) == 1
+    assert commit(lake, FEB, real_month(FEB, 1_000)) == 2
+    assert commit(lake, JAN, first_jan.head(2_500)) == 3
     assert {m: f.rows for m, f in month_files(open_table(lake, "green")).items()} == {JAN: 2_500, FEB: 1_000}
-    assert same_rows(scan_month(lake, "green", JAN, version=1).collect(), first_jan)
+    assert month_files(open_table(lake, "green", version=0)) == {}
+    assert same_rows(scan_month(lake, "green", JAN, version=2).collect(), first_jan)
     assert same_rows(scan_month(lake, "green", JAN).collect(), first_jan.head(2_500))
 
 
@@ -86,17 +88,18 @@ def test_vacuum_after_the_retention_removes_only_files_of_expired_snapshots(tmp_
     real_month(JAN, 10).write_parquet(orphan)
     current = [f for files in month_files(open_table(lake, "green")).values() for f in files.uris]
     assert vacuum(lake, "green", retention_hours=168) == []  # inside the retention: every snapshot stays
-    assert scan_month(lake, "green", JAN, version=1).collect().height == 3_000
+    assert scan_month(lake, "green", JAN, version=2).collect().height == 3_000
     removed = vacuum(lake, "green", retention_hours=0)
     assert sorted(tmp_path / "lake/conformed/green" / f for f in removed) == sorted([Path(replaced[0]), orphan])
     assert all(Path(f).exists() for f in current)
     assert scan_month(lake, "green", JAN).collect().height == 2_000
-    assert scan_month(lake, "green", FEB, version=1).collect().height == 1_000  # its file is still current
+    assert scan_month(lake, "green", FEB, version=2).collect().height == 1_000  # its file is still current
 
 
 def test_two_commits_of_one_month_at_once_both_succeed_and_leave_one_complete_copy(tmp_path):
+    """The month's (and the table's) first two commits at once: the table is created once, empty, and the
+    month is not appended twice."""
     lake = LocalLake(tmp_path / "lake")
-    commit(lake, JAN, real_month(JAN, 100))
     frames = {rows: real_month(JAN, rows) for rows in (3_000, 2_000)}
 
     def slow(frame):  # batches that take a while, so that both writers read the same snapshot
@@ -108,7 +111,7 @@ def test_two_commits_of_one_month_at_once_both_succeed_and_leave_one_complete_co
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda f: commit_month(lake, "green", JAN, slow(f), {}), frames.values()))
-    assert [c.version for c in month_history(open_table(lake, "green"), JAN)] == [0, 1, 2]  # both committed
+    assert [c.version for c in month_history(open_table(lake, "green"), JAN)] == [1, 2]  # both committed
     final = scan_month(lake, "green", JAN).collect()
     assert any(same_rows(final, frame) for frame in frames.values())  # one whole copy, not a mix
     assert month_files(open_table(lake, "green"))[JAN].rows == final.height
