@@ -1,9 +1,9 @@
 """A conform killed in the middle of its commit: the previous snapshot stays readable and complete.
 
 The writer is a real process committing a real green month (../shared, repeated to make it long) to the
-table, with data files of 1 MiB (the real size is 128 MiB) so that several are on disk when it is killed
-with SIGKILL by its own data stream, after 40 batches: while delta-rs writes the month's files, before
-the commit's `_delta_log` entry exists.
+table, with data files of 50,000 rows (the real size is 2,000,000) so that several are in the table's
+folder when it is killed with SIGKILL by its own data stream, after 40 batches: while it writes the
+month's files, before the commit's `_delta_log` entry exists.
 """
 
 import subprocess
@@ -37,7 +37,7 @@ KILLED_WRITER = textwrap.dedent("""
     from lake_assets.lake import LocalLake
     from tests.unit.test_conformed_table import real_month
 
-    conformed_table.TARGET_FILE_SIZE = 1 << 20
+    conformed_table.FILE_ROWS = 50_000
     frame = real_month(Month(2021, 1), 80_000)
     def batches():
         for n, batch in enumerate(frame.to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches(max_chunksize=10_000) * 20):

@@ -7,7 +7,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
-from deltalake import write_deltalake
+import pytest
+from deltalake import CommitProperties, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
 from lake_assets.catalog import Month
 from lake_assets.conformed_table import (
@@ -19,6 +21,7 @@ from lake_assets.conformed_table import (
     open_table,
     scan_month,
     vacuum,
+    write_month_files,
 )
 from lake_assets.lake import LocalLake
 from lake_assets.schemas import CANONICAL_SCHEMAS
@@ -115,3 +118,20 @@ def test_two_commits_of_one_month_at_once_both_succeed_and_leave_one_complete_co
     final = scan_month(lake, "green", JAN).collect()
     assert any(same_rows(final, frame) for frame in frames.values())  # one whole copy, not a mix
     assert month_files(open_table(lake, "green"))[JAN].rows == final.height
+
+
+def test_a_commit_on_a_snapshot_that_is_no_longer_the_latest_is_refused(tmp_path):
+    """What commit_month relies on to make the last writer win: without delta-rs's own retries, a commit
+    made on a stale snapshot is refused (it would otherwise be rebased and keep both writers' files)."""
+    lake = LocalLake(tmp_path / "lake")
+    commit(lake, JAN, real_month(JAN, 100))
+    stale = open_table(lake, "green")
+    batches = real_month(JAN, 200).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+    actions = write_month_files(lake, "green", JAN, month_reader(iter(batches), "green", JAN))
+    commit(lake, JAN, real_month(JAN, 300))  # another writer's commit of the month
+    with pytest.raises(CommitFailedError):
+        stale.create_write_transaction(
+            actions, mode="overwrite", schema=pa.schema(stale.schema().to_arrow()), partition_by=["year", "month"],
+            partition_filters=[("year", "=", "2021"), ("month", "=", "1")],
+            commit_properties=CommitProperties(max_commit_retries=0))
+    assert month_files(open_table(lake, "green"))[JAN].rows == 300
