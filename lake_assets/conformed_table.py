@@ -76,10 +76,6 @@ def arrow_schema(service: str) -> pa.Schema:
     return pa.schema([*canonical, pa.field("year", pa.int64()), pa.field("month", pa.int64())])
 
 
-def month_predicate(month: Month) -> str:
-    return f"year = {month.year} AND month = {month.month}"
-
-
 def _with_partition(batches: Iterator[pa.RecordBatch], schema: pa.Schema, month: Month) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         n = batch.num_rows
