@@ -14,13 +14,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from lake_assets.warehouse_lock import dbt_lock_failure
 from tests.faults.helpers import step_errors, view_rows
-from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
+from tests.helpers import conformed_month, load_defs, materialize, monthly_keys, query, unpartitioned_keys
 
 pytestmark = pytest.mark.faults
 
@@ -131,9 +130,7 @@ def dagster_materialize(select: str, partition: str | None = None) -> list[str]:
 
 
 def conformed_rows(tmp_path: Path, month: str = "2020-10") -> int:
-    year, month = month.split("-")
-    path = tmp_path / f"lake/conformed/green/year={year}/month={month}/part-0.parquet"
-    return pl.scan_parquet(path).select(pl.len()).collect().item()
+    return conformed_month(tmp_path / "lake", "green", month).height
 
 
 def fact_trips_by_month(db: Path) -> list[tuple]:
