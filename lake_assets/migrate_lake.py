@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> None:
 
     lake = build_resources(load_settings())["lake"].get_lake()
     if not lake.versioned_tables:
-        raise SystemExit(f"the lake at {lake.url} keeps plain Parquet partitions (docs/architecture.md, "
-                         "\"Versions of the lake\"): there is nothing to convert.")
+        raise SystemExit(f"the lake at {lake.url} keeps plain Parquet partitions "
+                         '(docs/versioned-lake.md, "On GCS"): there is nothing to convert.')
     for service in args.service or SERVICES:
         versions = keep_raw_versions(lake, service)
         months = migrate_service(lake, service)
