@@ -12,7 +12,10 @@ import dagster as dg
 from lake_assets.warehouse import external_table_name
 
 FACT_TRIPS = dg.AssetKey("fact_trips")
+FHV_FACT_TRIPS = dg.AssetKey("fact_fhv_trips")
+FHVHV_FACT_TRIPS = dg.AssetKey("fact_fhvhv_trips")
 ZONE_REVENUE_MART = dg.AssetKey("dm_monthly_zone_revenue")
+FHVHV_ZONE_REVENUE_MART = dg.AssetKey("dm_monthly_fhvhv_zone_revenue")
 SERVICE_REVENUE_MART = dg.AssetKey("dm_monthly_service_revenue")
 MART_CHARTS = dg.AssetKey("mart_charts")
 

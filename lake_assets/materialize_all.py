@@ -25,17 +25,25 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from lake_assets.asset_keys import conformed_asset_key, lake_asset_keys
+from lake_assets.asset_keys import (
+    FACT_TRIPS,
+    FHV_FACT_TRIPS,
+    FHVHV_FACT_TRIPS,
+    FHVHV_ZONE_REVENUE_MART,
+    ZONE_REVENUE_MART,
+    conformed_asset_key,
+    lake_asset_keys,
+)
 from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import SERVICES, CatalogError, Month, check_partition
 from lake_assets.definitions import build_definitions
 from lake_assets.lake_counts import conformed_months
+from lake_assets.project import model_table
 from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
 from lake_assets.source import TlcSource
 
-SUMMARY_TABLES = ("core.fact_trips", "core.fact_fhv_trips", "core.fact_fhvhv_trips", "marts.dm_monthly_zone_revenue",
-                  "marts.dm_monthly_fhvhv_zone_revenue")
+SUMMARY_MODELS = (FACT_TRIPS, FHV_FACT_TRIPS, FHVHV_FACT_TRIPS, ZONE_REVENUE_MART, FHVHV_ZONE_REVENUE_MART)
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 LOG_FILE = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".lakehouse") / "materialize_all.log"
 
@@ -109,7 +117,7 @@ def print_summary(settings) -> None:
         for month, files in conformed_months(lake, service).items():  # a versioned table: from its log
             print(f"  {service:<7} {month}  {files.rows:>9,}")
     print("\nRows in the warehouse:")
-    for table in SUMMARY_TABLES:
+    for table in map(model_table, SUMMARY_MODELS):
         print(f"  {table:<32} {resources['warehouse'].query(f'select count(*) from {table}')[0][0]:>9,}")
 
 
@@ -160,27 +168,42 @@ def main(argv: list[str] | None = None) -> None:
         rows_by_month[month] = rows_by_month.get(month, 0) + (rows or 0)
         print(progress.line(f"land and conform {service} {month}", seconds, rows), flush=True)
 
-    monthly = MONTHLY_MODELS.resolve(graph)
-    unpartitioned = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
-    after = dg.AssetSelection.assets(*monthly).downstream().resolve(graph) & unpartitioned
-    before = unpartitioned - after
-    _, seconds = _execute(job, instance, before, args.verbose)
+    runs = RunPlan.of(graph)
+    _, seconds = _execute(job, instance, runs.before, args.verbose)
     print(progress_once("register the lake, build the zones", seconds), flush=True)
 
     batches = month_batches(sorted(rows_by_month), settings.dbt_months_per_run)
     progress = Progress("warehouse", len(batches))
     for batch in batches:
-        _, seconds = _execute(job, instance, monthly, args.verbose, tags=partition_range_tags(batch))
+        _, seconds = _execute(job, instance, runs.monthly, args.verbose, tags=partition_range_tags(batch))
         months = f"{batch[0]}" if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
         print(progress.line(f"staging, facts, marts {months}", seconds, sum(rows_by_month[m] for m in batch)),
               flush=True)
 
-    if after:
-        _, seconds = _execute(job, instance, after, args.verbose)
+    if runs.after:
+        _, seconds = _execute(job, instance, runs.after, args.verbose)
         print(progress_once("reports", seconds), flush=True)
     print(f"whole run: {_duration(time.monotonic() - started)}; dbt's output is in {LOG_FILE}"
           + ("; every event is in the Dagster instance (`make dev`, Runs)" if os.environ.get("DAGSTER_HOME") else ""))
     print_summary(settings)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the runs after the lake's (one per service and month) materialize, in order: the unpartitioned
+    assets the monthly models read (the external tables, the zones), the monthly models (in batches of
+    months), then the unpartitioned assets that read them (the reports). Tests run the graph in this order too."""
+
+    before: set[dg.AssetKey]
+    monthly: set[dg.AssetKey]
+    after: set[dg.AssetKey]
+
+    @classmethod
+    def of(cls, graph) -> RunPlan:
+        monthly = MONTHLY_MODELS.resolve(graph)
+        unpartitioned = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
+        after = dg.AssetSelection.assets(*monthly).downstream().resolve(graph) & unpartitioned
+        return cls(before=unpartitioned - after, monthly=monthly, after=after)
 
 
 def month_batches(months: list[Month], months_per_run: int) -> list[list[Month]]:

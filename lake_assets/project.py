@@ -5,6 +5,10 @@ As dagster-dbt documents: the manifest is built before the code loads (`make man
 Docker image runs it at build time), and under `dagster dev` it is rebuilt here when a file changed.
 """
 
+import json
+from functools import cache
+
+import dagster as dg
 from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
@@ -28,6 +32,19 @@ def manifest_is_stale() -> bool:
         if any(f.is_file() and f.stat().st_mtime > built for f in files):
             return True
     return False
+
+
+def model_table(key: dg.AssetKey) -> str:
+    """The table of the dbt model keyed `key` (the asset key is the model's name), as `schema.name`: the
+    manifest's, so that Python names no schema dbt_project.yml gives. Without a database: the warehouse
+    connection's own (the DuckDB file, BigQuery's default project)."""
+    return _model_tables()[key.to_user_string()]
+
+
+@cache
+def _model_tables() -> dict[str, str]:
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    return {n["name"]: f"{n['schema']}.{n['alias']}" for n in nodes if n["resource_type"] == "model"}
 
 
 # DbtProject.prepare_if_dev, but only when a file changed: `dagster dev` loads this in every run worker,

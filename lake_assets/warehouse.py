@@ -107,7 +107,8 @@ class WarehouseResource(dg.ConfigurableResource):
         does not exist is left out. A caller on a locked warehouse holds its writer lock already."""
 
     def writer_lock(self) -> WarehouseLock | None:
-        """The lock its writers take in turn (DuckDB: one writing process); None: no lock needed."""
+        """The lock its writers take in turn (DuckDB: one writing process) and its readers share; None: no
+        lock needed."""
         return None
 
 
@@ -140,7 +141,8 @@ class DuckDBWarehouse(WarehouseResource):
         return table
 
     def query(self, sql: str) -> list[tuple]:
-        with self.writer_lock().hold("query"), self.duckdb.get_connection() as conn:
+        # Read-only, beside other readers: DuckDB keeps writers out only while the query runs (WarehouseLock.read_only).
+        with self.writer_lock().read_only(config=self.duckdb.connection_config) as conn:
             return conn.execute(sql).fetchall()
 
     def describe_tables(self, tables, counted):

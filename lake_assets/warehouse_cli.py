@@ -3,8 +3,8 @@
     python -m lake_assets.warehouse_cli dbt build --select fact_trips
     python -m lake_assets.warehouse_cli query "select count(*) from core.fact_trips"
 
-`dbt` takes its turn like the project's own writers (lake_assets.warehouse_lock): it waits for
-the runs that hold the warehouse, then runs dbt in dbt_project/ on DUCKDB_PATH. Its artifacts go
+`dbt` takes its turn like the project's own writers (lake_assets.warehouse_lock, dbt_runs): it waits
+for the runs that hold the warehouse, then runs dbt in dbt_project/ on DUCKDB_PATH. Its artifacts go
 to dbt_project/target/cli/ (DBT_TARGET_PATH), not to target/manifest.json, which the code
 location loads. `query` opens the warehouse read-only: several readers share the file, but
 DuckDB lets none in while a process writes it, so it waits for the writer to finish. With
@@ -19,8 +19,9 @@ import sys
 
 import duckdb
 
+from lake_assets.dbt_runs import dbt_lock_failure
 from lake_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Settings, SettingsError, load_settings
-from lake_assets.warehouse_lock import WarehouseBusyError, WarehouseLock, dbt_lock_failure
+from lake_assets.warehouse_lock import WarehouseBusyError, WarehouseLock, hold_and_retry
 
 # lake_assets.project is not imported here: under `dagster dev` it parses a changed dbt project on import.
 log = logging.getLogger("lake_assets.warehouse_cli")
@@ -50,15 +51,16 @@ def run_dbt(settings: Settings, dbt_args: list[str]) -> int:
     command = [DBT_EXECUTABLE, *dbt_args]
     if not settings.is_local:
         return subprocess.run(command, check=False, cwd=DBT_PROJECT_DIR, env=env).returncode
+
+    def attempt():  # yields dbt's exit code; returns the holder when dbt failed on DuckDB's lock before any node
+        returncode, output = _run_echoing(command, env)
+        yield returncode
+        return dbt_lock_failure(output) if returncode else None
+
     # Only the dbt subcommand names the holder: the other arguments could carry anything.
-    with _lock(settings).hold(f"dbt {dbt_args[0] if dbt_args else ''}, lake_assets.warehouse_cli") as wait:
-        while True:
-            returncode, output = _run_echoing(command, env)
-            holder = dbt_lock_failure(output) if returncode else None
-            if holder is None:
-                return returncode
-            wait.pause(holder)
-            wait.for_duckdb()
+    *_, returncode = hold_and_retry(_lock(settings), f"dbt {dbt_args[0] if dbt_args else ''}, lake_assets.warehouse_cli",
+                                    attempt)
+    return returncode
 
 
 def run_query(settings: Settings, sql: str) -> int:
@@ -66,7 +68,7 @@ def run_query(settings: Settings, sql: str) -> int:
         raise SystemExit("query reads the local DuckDB warehouse; with LAKEHOUSE_TARGET=gcp use `bq query`.")
     if not settings.duckdb_path.exists():
         raise SystemExit(f"the warehouse {settings.duckdb_path} does not exist yet: `make run` creates it.")
-    with _lock(settings).connect_read_only() as conn:
+    with _lock(settings).read_only() as conn:
         cursor = conn.execute(sql)
         if cursor.description is not None:
             print("\t".join(column[0] for column in cursor.description))

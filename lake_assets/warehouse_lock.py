@@ -2,8 +2,9 @@
 
 DuckDB lets one process open a database file read-write, or any number of processes open it
 read-only, never both: any other process fails at once with "Could not set lock on file ...
-Conflicting lock is held in <program> (PID n)". So the project's warehouse work (external-table
-registration, dbt runs, report queries, `make dbt`) waits its turn:
+Conflicting lock is held in <program> (PID n)" (within one process, a read-only and a read-write
+connection to the same file cannot coexist either). So the project's warehouse writers
+(external-table registration, dbt runs, `make dbt`) wait their turn:
 
 1. it takes an advisory lock on a file next to the warehouse (`<warehouse>.lock`, flock: the
    kernel releases it when its process ends, so a killed run leaves no stale lock), and writes
@@ -14,9 +15,13 @@ registration, dbt runs, report queries, `make dbt`) waits its turn:
    DUCKDB_LOCK_RETRY_DELAY_SECONDS, with jitter; past it, WarehouseBusyError says who holds the
    file and what to do. Nothing was opened for writing by then, so nothing was written.
 
-A dbt run is retried, within the same deadline, when it failed on DuckDB's lock before any node
-started: dbt-duckdb opens the file once (`keep_open`), before its first node, and keeps it open
-until it exits, so that failure means nothing was written.
+Readers (the report queries, `make query`) take the same lock shared and open the file read-only
+(`WarehouseLock.read_only`): they read beside each other, and wait for a writer. That is as far as
+DuckDB lets a reader stay out of a writer's way: no writer gets in while a reader has the file open,
+so a reader holds it for one query, not for a run.
+
+`hold_and_retry` runs an attempt again, within the same deadline, when it lost DuckDB's lock to a
+process outside the project before it wrote anything (lake_assets/dbt_runs.py: a dbt run).
 """
 
 from __future__ import annotations
@@ -27,19 +32,18 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 DUCKDB_LOCK_ERROR = "Could not set lock on file"
 _DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _OUR_HOLDER = re.compile(r"^PID (?P<pid>\d+) ")
-# A dbt node began ("1 of 37 START sql view model ..."): from then on a run may have written.
-_DBT_NODE_STARTED = re.compile(r"\b\d+ of \d+ START\b")
 # Attempts are cheap (a flock, or an open that fails at once): poll at least this often.
 MAX_RETRY_DELAY_SECONDS = 10.0
 
@@ -66,14 +70,6 @@ def duckdb_lock_holder(message: str) -> Holder | None:
     return Holder(int(match["pid"]), f"PID {match['pid']} ({match['program']})")
 
 
-def dbt_lock_failure(output: str) -> Holder | None:
-    """Who held the warehouse when a dbt run failed on DuckDB's lock before any node started
-    (so it wrote nothing); None when the output shows another failure, or a started node."""
-    if _DBT_NODE_STARTED.search(output):
-        return None
-    return duckdb_lock_holder(output)
-
-
 @dataclass
 class WarehouseLock:
     """The lock that every writer of one DuckDB warehouse file takes (see the module's docstring)."""
@@ -88,18 +84,27 @@ class WarehouseLock:
         return self.database.with_name(self.database.name + ".lock")
 
     @contextmanager
-    def hold(self, purpose: str) -> Iterator[Wait]:
-        """Waits for the project's lock, then for DuckDB's; holds the project's lock until the block
-        ends. Yields the Wait, so that a dbt run can wait again within the same deadline."""
-        wait = Wait(self, purpose)
+    def _flocked(self, operation: int, wait: Wait) -> Iterator:
+        """The project's lock file, flock-ed with `operation` (LOCK_EX, LOCK_SH) until the block ends."""
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.lock_file, "a+") as file:
             while True:
                 try:
-                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(file, operation | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     wait.pause(_described_holder(file))
+            try:
+                yield file
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
+
+    @contextmanager
+    def hold(self, purpose: str) -> Iterator[Wait]:
+        """Waits for the project's lock, then for DuckDB's; holds the project's lock until the block
+        ends. Yields the Wait, so that a dbt run can wait again within the same deadline."""
+        wait = Wait(self, purpose)
+        with self._flocked(fcntl.LOCK_EX, wait) as file:
             try:
                 file.truncate(0)
                 file.write(f"PID {os.getpid()} ({purpose}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC)\n")
@@ -109,19 +114,32 @@ class WarehouseLock:
             finally:
                 file.truncate(0)
                 file.flush()
-                fcntl.flock(file, fcntl.LOCK_UN)
 
-    def connect_read_only(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection, once no process writes the file (readers share it)."""
+    @contextmanager
+    def read_only(self, config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for the block, beside other readers, once no process writes the file.
+
+        The project's lock is taken shared (readers do not wait for each other; a project writer waits
+        for them, as DuckDB would make it), then DuckDB's read-only open waits for a writer outside the
+        project. Writers wait while the block runs: keep it to the query. A warehouse that does not exist
+        yet is created first, empty, as a writer's first connection would: DuckDB opens no missing file
+        read-only."""
+        if not self.database.exists():
+            with self.hold("create the warehouse"):
+                pass
         wait = Wait(self, "read-only query")
-        while True:
-            try:
-                return duckdb.connect(str(self.database), read_only=True)
-            except duckdb.IOException as exc:
-                holder = duckdb_lock_holder(str(exc))
-                if holder is None:
-                    raise
-                wait.pause(holder)
+        with self._flocked(fcntl.LOCK_SH, wait):
+            while True:
+                try:
+                    conn = duckdb.connect(str(self.database), read_only=True, config=config or {})
+                    break
+                except duckdb.IOException as exc:
+                    holder = duckdb_lock_holder(str(exc))
+                    if holder is None:
+                        raise
+                    wait.pause(holder)
+            with conn:
+                yield conn
 
     def busy_message(self, holder: Holder, waited_seconds: float) -> str:
         stop = f"stop it if it is stuck (kill {holder.pid}), " if holder.pid else ""
@@ -174,36 +192,20 @@ def _described_holder(file) -> Holder:
     file.seek(0)
     text = file.read().strip()
     match = _OUR_HOLDER.match(text)
-    if not match:  # it has the lock but has not written yet
+    if not match:  # readers (they share the lock and write nothing), or a writer that has not written yet
         return Holder(None, "another process of the project")
     return Holder(int(match["pid"]), text)
 
 
-def stream_dbt(context, dbt, args: list[str], lock: WarehouseLock | None, stream=lambda invocation: invocation.stream(),
-               **cli_kwargs):
-    """`stream(dbt.cli(args, context=context, **cli_kwargs))`, taking its turn on a local warehouse first.
+def hold_and_retry(lock: WarehouseLock, purpose: str, attempt: Callable[[], Generator[Any, None, Holder | None]]
+                   ) -> Generator[Any, None, None]:
+    """Runs `attempt()` holding `lock`, and again, within the same deadline, each time it lost DuckDB's
+    lock to another process before it wrote anything (that process took the file between the wait
+    for DuckDB's lock and the attempt's own open).
 
-    `stream` turns the invocation into Dagster events (by default its plain `.stream()`). With
-    `lock` None (BigQuery takes concurrent writers) it is exactly that. Otherwise it holds `lock` for
-    the whole dbt run, and for what `stream` reads of the warehouse after it, and runs dbt again,
-    within the same deadline, when it failed on DuckDB's lock before any node (another process took
-    the file in between).
-    """
-    if lock is None:
-        yield from stream(dbt.cli(args, context=context, **cli_kwargs))
-        return
-    with lock.hold(f"dbt {args[0]}, Dagster run {context.run.run_id[:8]}") as wait:
-        while True:
-            invocation = dbt.cli(args, context=context, raise_on_error=False, **cli_kwargs)
-            events = 0
-            for event in stream(invocation):
-                events += 1
-                yield event
-            error = invocation.get_error()
-            if error is None:
-                return
-            holder = dbt_lock_failure(str(error)) if events == 0 else None
-            if holder is None:
-                raise error
+    `attempt()` is a generator: what it yields is passed on; it returns the Holder it lost the file
+    to, or None once it is done (it raises on any other failure)."""
+    with lock.hold(purpose) as wait:
+        while (holder := (yield from attempt())) is not None:
             wait.pause(holder)
             wait.for_duckdb()

@@ -13,6 +13,9 @@ GREEN_2020_10 = SHARED_TLC / "green" / "green_tripdata_2020-10.csv.gz"  # 95,120
 GREEN_2023_12 = SHARED_TLC / "green" / "green_tripdata_2023-12.parquet"  # 64,215 rows, official Parquet
 SAMPLE_MIRROR = PROJECT_ROOT / "data" / "tlc_sample"
 
+# The session's lakehouses, built once and copied (tests/lakehouses.py).
+pytest_plugins = ["tests.lakehouses"]
+
 
 @pytest.fixture(scope="session")
 def shared_tlc() -> Path:

@@ -1,14 +1,20 @@
 """Running the real Dagster definitions against the settings in the environment."""
 
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 import dagster as dg
 import duckdb
+import httpx
 import polars as pl
 
-from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import Month
 from lake_assets.conformed_table import month_files, open_table, scan_month
 from lake_assets.definitions import build_definitions
 from lake_assets.lake import LocalLake
+from lake_assets.materialize_all import RunPlan
 from lake_assets.settings import load_settings
 
 
@@ -31,16 +37,13 @@ def materialize(defs: dg.Definitions, keys: list[str], partition_key: str | None
 
 def monthly_keys(defs: dg.Definitions) -> list[str]:
     """The monthly dbt models (staging, facts, the mart): one month of them is built in one run."""
-    return sorted(k.to_user_string() for k in MONTHLY_MODELS.resolve(defs.resolve_asset_graph()))
+    return sorted(k.to_user_string() for k in RunPlan.of(defs.resolve_asset_graph()).monthly)
 
 
 def unpartitioned_keys(defs: dg.Definitions, *, downstream_of_monthly: bool) -> list[str]:
     """The unpartitioned assets built before the monthly models (external tables, zones), or after them."""
-    graph = defs.resolve_asset_graph()
-    after = dg.AssetSelection.assets(*monthly_keys(defs)).downstream().resolve(graph)
-    keys = {k for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
-    keys = keys & after if downstream_of_monthly else keys - after
-    return sorted(k.to_user_string() for k in keys)
+    plan = RunPlan.of(defs.resolve_asset_graph())
+    return sorted(k.to_user_string() for k in (plan.after if downstream_of_monthly else plan.before))
 
 
 def query(duckdb_path, sql: str) -> list[tuple]:
@@ -63,3 +66,39 @@ def same_rows(a: pl.DataFrame, b: pl.DataFrame) -> bool:
     """The same columns and the same rows, as many times each: a table format does not keep row order
     (delta-rs may write a month's batches in another order)."""
     return a.schema == b.schema and a.sort(a.columns, nulls_last=True).equals(b.sort(b.columns, nulls_last=True))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def step_errors(result: dg.ExecuteInProcessResult) -> str:
+    """The errors of a run's failed steps, in one string."""
+    return " | ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
+
+
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    """The data of a query to the Dagster webserver at `url`; fails on a GraphQL or HTTP error."""
+    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
+    if response.status_code >= 500:  # the webserver's reason is in the body, not in its log
+        raise httpx.HTTPStatusError(f"HTTP {response.status_code}: {response.text[:2000]}",
+                                    request=response.request, response=response)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float, every: float,
+             logs: Callable[[], str]) -> None:
+    """Polls `predicate` until true; an HTTP error counts as not yet (a server that is (re)starting).
+    Fails after `timeout` seconds with `logs()`, the tails of the servers' logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")

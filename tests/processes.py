@@ -10,8 +10,11 @@ code server and run workers; PostgreSQL's postmaster, which pg_ctl starts in a s
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+
+import httpx
 
 # Polls every 0.5 s; exits when the session is empty (the server was stopped as usual). Once its
 # parent (pytest) is gone it was handed to init (getppid changes: no PID reuse to be fooled by), and
@@ -81,3 +84,18 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a server to bind."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """Whether a GET of `url` answers 200."""
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False

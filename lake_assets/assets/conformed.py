@@ -31,6 +31,7 @@ from lake_assets.conformed_table import (
     table_uri,
     vacuum,
 )
+from lake_assets.graph_names import CONFORMED_GROUP
 from lake_assets.lake import Lake, conformed_object_key, raw_object_key
 from lake_assets.month_changes import month_changes
 from lake_assets.plain_conformed import publish_month
@@ -146,7 +147,7 @@ def build_conformed_asset(
         key=asset_key,
         partitions_def=partitions_def,
         deps=[raw_asset],
-        group_name="conformed",
+        group_name=CONFORMED_GROUP,
         kinds={"deltalake", "polars"},
         description=DESCRIPTION.format(service=service),
         check_specs=conformed_check_specs(asset_key),

@@ -16,20 +16,19 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, dbt_assets
 from lake_assets.automation.conditions import on_lake_month_update, on_missing_or_code_change
 from lake_assets.dbt_cost import with_bigquery_cost
 from lake_assets.dbt_metadata import with_table_metadata
+from lake_assets.dbt_runs import stream_dbt
+from lake_assets.graph_names import CORE_GROUP, DBT_GROUP, MONTHLY_TAG, WAREHOUSE_POOL
 from lake_assets.project import dbt_project
 from lake_assets.resources import WarehouseDbtResource
 from lake_assets.warehouse import WarehouseResource
-from lake_assets.warehouse_lock import stream_dbt
 
-MONTHLY_SELECTOR = "tag:monthly"
+MONTHLY_SELECTOR = f"tag:{MONTHLY_TAG}"
 # dbt's unit tests check the macros on fixed rows: `make test` runs them, production runs leave them out.
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
-# DuckDB takes one writer at a time: every asset that writes the warehouse shares this pool (limit 1).
-WAREHOUSE_POOL = "warehouse"
 
 
 def is_monthly(dbt_resource_props: Mapping[str, Any]) -> bool:
-    return "monthly" in dbt_resource_props.get("tags", [])
+    return MONTHLY_TAG in dbt_resource_props.get("tags", [])
 
 
 class LakehouseDbtTranslator(DagsterDbtTranslator):
@@ -57,9 +56,9 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         # models/<layer>/...: the layer is the group; seeds sit with core.
         if dbt_resource_props["resource_type"] == "seed":
-            return "core"
+            return CORE_GROUP
         fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "dbt"
+        return fqn[1] if len(fqn) > 2 else DBT_GROUP
 
 
 class DbtBuildConfig(dg.Config):

@@ -4,8 +4,8 @@
 import dagster as dg
 
 from lake_assets.asset_keys import external_table_asset_key
-from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_missing_or_conformed_update
+from lake_assets.graph_names import WAREHOUSE_GROUP, WAREHOUSE_POOL
 from lake_assets.lake_counts import lake_counts
 from lake_assets.resources import LakeResource
 from lake_assets.warehouse import WarehouseResource
@@ -20,7 +20,7 @@ def build_external_table_asset(service: str, conformed_asset: dg.AssetsDefinitio
     @dg.asset(
         key=external_table_asset_key(service),
         deps=[conformed_asset],
-        group_name="warehouse",
+        group_name=WAREHOUSE_GROUP,
         kinds={"duckdb", "bigquery"},
         description=DESCRIPTION.format(service=service),
         tags={"service": service},

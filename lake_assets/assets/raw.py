@@ -18,6 +18,7 @@ from lake_assets.catalog import (
 )
 from lake_assets.checksum import sha256_of
 from lake_assets.conform import ConformError, RawFile, validate_raw
+from lake_assets.graph_names import DOWNLOAD_POOL, RAW_GROUP
 from lake_assets.lake import Lake, raw_object_key, raw_version_key, raw_versions_prefix
 from lake_assets.landing import Drop, reject
 from lake_assets.resources import LakeResource, TlcSourceResource
@@ -25,7 +26,6 @@ from lake_assets.settings import Settings
 from lake_assets.source import FetchedFile, MonthNotPublished
 
 DESCRIPTION = "The {service} trip file of the month, byte for byte as the TLC source publishes it."
-DOWNLOAD_POOL = "tlc_download"  # caps parallel downloads across runs (dagster.yaml, TLC_DOWNLOAD_CONCURRENCY)
 
 
 def download_retry_policy(settings: Settings) -> dg.RetryPolicy:
@@ -59,7 +59,7 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
     @dg.asset(
         key=raw_asset_key(service),
         partitions_def=partitions_def,
-        group_name="raw",
+        group_name=RAW_GROUP,
         kinds={"file"},
         description=DESCRIPTION.format(service=service),
         retry_policy=download_retry_policy(settings),

@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from lake_assets.asset_keys import MART_CHARTS, SERVICE_REVENUE_MART, ZONE_REVENUE_MART
-from lake_assets.assets.dbt import WAREHOUSE_POOL
 from lake_assets.automation.conditions import on_upstream_update
+from lake_assets.graph_names import MARTS_GROUP, WAREHOUSE_POOL
+from lake_assets.project import model_table
 from lake_assets.resources import LakeResource
 from lake_assets.warehouse import WarehouseResource
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-SERVICE_MART = "marts.dm_monthly_service_revenue"
-ZONE_MART = "marts.dm_monthly_zone_revenue"
 REPORTS_PREFIX = "reports/mart_charts"
 TOP_ZONES = 10
 # The mart counts trips by pickup month, and a month's file holds a few trips with wrong clocks (pickups
@@ -41,9 +40,12 @@ SERVICE_COLORS = {"Green": "#2e8b57", "Yellow": "#e0a800", "FHV": "#4c6ef5", "FH
 
 # Written once for DuckDB and BigQuery: a date or timestamp cast to string starts with YYYY-MM on both.
 MONTH_SQL = "substr(cast(revenue_month as string), 1, 7)"
-MONTHLY_SQL = f"""
+
+
+def monthly_sql() -> str:
+    return f"""
 select {MONTH_SQL}, service_type, total_monthly_trips, revenue_monthly_total_amount
-from {SERVICE_MART}
+from {model_table(SERVICE_REVENUE_MART)}
 order by 1, 2
 """
 
@@ -54,7 +56,7 @@ def zones_sql(month: str) -> str:
         raise ValueError(f"month {month!r} is not YYYY-MM")
     return f"""
 select revenue_zone, service_type, total_monthly_trips, revenue_monthly_total_amount
-from {ZONE_MART}
+from {model_table(ZONE_REVENUE_MART)}
 where {MONTH_SQL} = '{month}'
 """
 
@@ -172,7 +174,7 @@ def markdown_image(title: str, svg: bytes) -> dg.MetadataValue:
 
 
 def read_monthly(warehouse: WarehouseResource) -> list[MonthlyRow]:
-    return [MonthlyRow(m, s, int(t), float(r or 0.0)) for m, s, t, r in warehouse.query(MONTHLY_SQL)]
+    return [MonthlyRow(m, s, int(t), float(r or 0.0)) for m, s, t, r in warehouse.query(monthly_sql())]
 
 
 def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
@@ -182,7 +184,7 @@ def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
 @dg.asset(
     key=MART_CHARTS,
     deps=[SERVICE_REVENUE_MART, ZONE_REVENUE_MART],
-    group_name="marts",
+    group_name=MARTS_GROUP,
     kinds={"duckdb", "bigquery"},
     description=(
         "Charts of the marts: revenue and trips per month by service (`dm_monthly_service_revenue`), and the "
@@ -196,7 +198,7 @@ def read_zones(warehouse: WarehouseResource, month: str) -> list[ZoneRow]:
 def mart_charts(warehouse: WarehouseResource, lake: LakeResource) -> dg.MaterializeResult:
     monthly, stray = charted_months(read_monthly(warehouse))
     if not monthly:
-        raise dg.Failure(f"{SERVICE_MART} has no rows to chart: build the marts first.")
+        raise dg.Failure(f"{model_table(SERVICE_REVENUE_MART)} has no rows to chart: build the marts first.")
     latest = max(r.month for r in monthly)
     charts = {
         "revenue_and_trips_by_month": monthly_chart(monthly),

@@ -12,11 +12,13 @@ Nothing runs while an upstream asset is running, and nothing waits for months th
 
 import dagster as dg
 
+from lake_assets.graph_names import CONFORMED_GROUP, MONTHLY_TAG, RAW_GROUP
+
 # The monthly dbt models carry the dbt tag `monthly`, which dagster-dbt makes an asset tag.
-MONTHLY_MODELS = dg.AssetSelection.tag("monthly", "")
-MONTHLY_ASSETS = dg.AssetSelection.groups("conformed") | MONTHLY_MODELS
+MONTHLY_MODELS = dg.AssetSelection.tag(MONTHLY_TAG, "")
+MONTHLY_ASSETS = dg.AssetSelection.groups(CONFORMED_GROUP) | MONTHLY_MODELS
 # Partitioned upstreams: a month that was never published is "missing" but must not block anything.
-PARTITIONED_ASSETS = dg.AssetSelection.groups("raw", "conformed") | MONTHLY_MODELS
+PARTITIONED_ASSETS = dg.AssetSelection.groups(RAW_GROUP, CONFORMED_GROUP) | MONTHLY_MODELS
 
 
 def _not_busy() -> dg.AutomationCondition:

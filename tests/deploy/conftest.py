@@ -10,19 +10,17 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psycopg2
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR, mirror_template
 from tests.deploy import topology
-from tests.e2e.conftest import free_port
-from tests.processes import start_server, watch_session
+from tests.helpers import graphql, wait_for
+from tests.processes import answers, free_port, start_server, watch_session
 
 STARTUP_SECONDS = 180
 PG_USER = PG_DB = "dagster"
@@ -170,7 +168,7 @@ class Deployment:
         if name == "code_server":
             self.wait_for("the code server", self.code_server_serves, timeout=STARTUP_SECONDS)
         elif name == "webserver":
-            self.wait_for("the webserver", lambda: _answers(f"{self.url}/server_info"), timeout=STARTUP_SECONDS)
+            self.wait_for("the webserver", lambda: answers(f"{self.url}/server_info"), timeout=STARTUP_SECONDS)
             self.wait_for("the code location in the webserver", self.location_loaded, timeout=STARTUP_SECONDS)
 
     def kill(self, name: str, sig: int = signal.SIGKILL, group: bool = True) -> None:
@@ -200,14 +198,7 @@ class Deployment:
         return result.returncode == 0
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
-        if response.status_code >= 500:  # the webserver's reason is in the body, not in its log
-            raise httpx.HTTPStatusError(f"HTTP {response.status_code}: {response.text[:2000]}",
-                                        request=response.request, response=response)
-        response.raise_for_status()
-        body = response.json()
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+        return graphql(self.url, query, variables)
 
     def location_loaded(self) -> bool:
         data = self.graphql("{ workspaceOrError { ... on Workspace { locationEntries { loadStatus "
@@ -234,23 +225,8 @@ class Deployment:
             assert result["stopSensor"]["__typename"] == "StopSensorMutationResult", result
 
     def wait_for(self, what: str, predicate, timeout: float = 300, every: float = 2) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if predicate():
-                    return
-            except httpx.HTTPError:  # a process that is (re)starting
-                pass
-            time.sleep(every)
-        tails = "\n".join(f"--- {p.name}\n{p.read_text()[-2500:]}" for p in sorted((self.root / "logs").glob("*.log")))
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
+        wait_for(what, predicate, timeout, every, lambda: "\n".join(
+            f"--- {p.name}\n{p.read_text()[-2500:]}" for p in sorted((self.root / "logs").glob("*.log"))))
 
 
 # The month the sensor finds at the start; the months the schedule and the backfills take come later.

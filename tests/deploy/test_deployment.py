@@ -3,7 +3,6 @@ backfills through the code server; the daemon, the code server and PostgreSQL ar
 restarted under it. The tests run in this order on one deployment (conftest.py)."""
 
 import contextlib
-import hashlib
 import math
 import os
 import shutil
@@ -21,7 +20,7 @@ from lake_assets.conform import count_raw_rows
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR
 from tests.deploy.conftest import LOCATION, MONTHS_PER_RUN, SCHEDULE_MONTH, SENSOR_MONTH, latest_schedule_tick
-from tests.helpers import conformed_month, load_defs, monthly_keys
+from tests.helpers import conformed_month, load_defs, monthly_keys, sha256
 
 pytestmark = pytest.mark.deploy
 
@@ -178,12 +177,19 @@ def schedule_state(instance, name: str):
     return states[0] if states else None
 
 
-def test_a_backfill_runs_two_at_a_time_and_materializes_each_month_once(deployment, instance):
+@pytest.fixture(scope="module")
+def green_backfill(deployment, instance) -> str:
+    """BACKFILL_MONTHS landed and conformed by a backfill of ingest_green, for the tests that need them
+    in the lake, whichever runs first; its id."""
     quiesce(deployment, instance)
     add_to_mirror(deployment, BACKFILL_MONTHS)
     backfill_id = launch_backfill(deployment, BACKFILL_MONTHS)
     deployment.wait_for("the backfill to complete", lambda: backfill_done(instance, backfill_id), timeout=600)
-    assert_each_month_materialized_once(instance, backfill_id, BACKFILL_MONTHS)
+    return backfill_id
+
+
+def test_a_backfill_runs_two_at_a_time_and_materializes_each_month_once(green_backfill, instance):
+    assert_each_month_materialized_once(instance, green_backfill, BACKFILL_MONTHS)
 
 
 def test_a_backfill_completes_once_when_the_daemon_is_killed_in_its_middle(deployment, instance):
@@ -204,9 +210,11 @@ def test_a_backfill_completes_once_when_the_daemon_is_killed_in_its_middle(deplo
     assert not instance.get_runs(RunsFilter(statuses=list(IN_PROGRESS)))  # no run stuck
 
 
-def test_a_backfill_of_six_months_of_the_monthly_models_is_ceil_6_over_k_dbt_invocations(deployment, instance):
+def test_a_backfill_of_six_months_of_the_monthly_models_is_ceil_6_over_k_dbt_invocations(
+        deployment, instance, green_backfill):
     """The daemon runs a backfill of the monthly dbt models by their backfill policy: DBT_MONTHS_PER_RUN
-    (4 in this tier, conftest.py) months per run, each run one dbt invocation."""
+    (4 in this tier, conftest.py) months per run, each run one dbt invocation, over the months
+    green_backfill landed."""
     quiesce(deployment, instance)
     months = BACKFILL_MONTHS
     models = monthly_keys(load_defs())
@@ -261,7 +269,7 @@ def test_a_run_ends_when_the_code_server_is_killed_under_it_and_the_lake_holds_n
 
     # What is published is whole: the raw file is the source's bytes, the conformed month has every row.
     raw = deployment.lake / f"raw/green/green_tripdata_{month}.csv.gz"
-    assert hashlib.sha256(raw.read_bytes()).hexdigest() == hashlib.sha256(SAMPLE_GREEN.read_bytes()).hexdigest()
+    assert sha256(raw) == sha256(SAMPLE_GREEN)
     assert conformed_month(deployment.lake, "green", "2019-06").height == count_raw_rows(raw, "csv.gz")
 
     # The daemon and the webserver use the restarted server: a new run completes.

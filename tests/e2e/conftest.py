@@ -3,28 +3,20 @@ mirror served over HTTP on 127.0.0.1. One instance for the tier: it takes ~25 s 
 
 import os
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR
 from tests.faults.conftest import FaultySource
-from tests.processes import start_server, stop
+from tests.helpers import graphql, wait_for
+from tests.processes import answers, free_port, start_server, stop
 
 STARTUP_SECONDS = 180
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DagsterDev:
@@ -34,11 +26,7 @@ class DagsterDev:
         self.duckdb = root / "warehouse.duckdb"
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
-        response.raise_for_status()
-        body = response.json()
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+        return graphql(self.url, query, variables)
 
     def materialized_partitions(self, asset: str) -> set[str]:
         data = self.graphql(
@@ -59,13 +47,7 @@ class DagsterDev:
                 for r in reversed(data["runsOrError"]["results"])]
 
     def wait_for(self, what: str, predicate, timeout: float = 420) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(3)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; log: {self.log}\n"
-                             + self.log.read_text()[-4000:])
+        wait_for(what, predicate, timeout, 3, lambda: f"log: {self.log}\n" + self.log.read_text()[-4000:])
 
 
 # Package scope (tests/e2e has an __init__.py for it): one dagster dev for the e2e tests, stopped after the
@@ -105,20 +87,13 @@ def dagster_dev(tmp_path_factory, shared_tlc):
     dev = DagsterDev(f"http://127.0.0.1:{port}", root, mirror, source, log)
     dev.publication_lag_months = int(env["TLC_PUBLICATION_LAG_MONTHS"])
     try:
-        dev.wait_for("the webserver", lambda: _answers(f"{dev.url}/server_info"), timeout=STARTUP_SECONDS)
+        dev.wait_for("the webserver", lambda: answers(f"{dev.url}/server_info"), timeout=STARTUP_SECONDS)
         dev.wait_for("the code location", lambda: _location_loaded(dev), timeout=STARTUP_SECONDS)
         yield dev
     finally:
         stop(process, timeout=20)  # dagster dev has been seen not to exit within 15 s of SIGTERM
         source.shutdown()
         source.server_close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _location_loaded(dev: DagsterDev) -> bool:

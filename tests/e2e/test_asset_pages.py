@@ -2,8 +2,8 @@
 with their types, a dbt model's row count, the charts of the marts, and a month that is late.
 
 The automation of the tier's `dagster dev` builds green 2020-10 (the mirror's one month at the start) up to
-mart_charts. This module runs before test_daemon_automation.py, which adds later months: the month the
-freshness check expects (2024-01, or 2023-12 before the 16th) is then not built.
+mart_charts. The month the freshness check expects (2024-01, or 2023-12 before the 16th) is never built
+in the tier, whatever months test_daemon_automation.py adds, so the modules run in either order.
 """
 
 import base64

@@ -9,8 +9,8 @@ import pytest
 
 from lake_assets.lake import LocalLake
 from tests.conftest import GREEN_2020_10, GREEN_2023_12, SAMPLE_MIRROR, write_csv_gz
-from tests.faults.helpers import snapshot, staging_debris, step_errors, view_rows
-from tests.helpers import conformed_month, load_defs, materialize
+from tests.faults.helpers import snapshot, staging_debris, view_rows
+from tests.helpers import conformed_month, load_defs, materialize, step_errors
 
 pytestmark = pytest.mark.faults
 

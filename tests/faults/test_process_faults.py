@@ -11,8 +11,8 @@ import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import GREEN_2020_10, SAMPLE_MIRROR
-from tests.faults.helpers import digest, snapshot, view_rows
-from tests.helpers import conformed_files, conformed_month, load_defs, materialize
+from tests.faults.helpers import snapshot, view_rows
+from tests.helpers import conformed_files, conformed_month, load_defs, materialize, sha256
 
 pytestmark = pytest.mark.faults
 
@@ -84,6 +84,6 @@ def test_two_runs_of_one_partition_at_once_leave_one_correct_copy(lakehouse_env,
     assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     files = snapshot(lake)
     assert [k for k in files if k.startswith("raw")] == [
-        "raw/green/green_tripdata_2020-10.csv.gz", f"raw_versions/green/2020-10/{digest(GREEN_2020_10)}.csv.gz"]
-    assert files["raw/green/green_tripdata_2020-10.csv.gz"] == digest(GREEN_2020_10)
+        "raw/green/green_tripdata_2020-10.csv.gz", f"raw_versions/green/2020-10/{sha256(GREEN_2020_10)}.csv.gz"]
+    assert files["raw/green/green_tripdata_2020-10.csv.gz"] == sha256(GREEN_2020_10)
     assert conformed_month(lake, "green", "2020-10").height == 95_120  # one copy, not two

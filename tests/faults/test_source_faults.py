@@ -3,8 +3,8 @@
 import pytest
 
 from tests.conftest import GREEN_2023_12
-from tests.faults.helpers import digest, snapshot, staging_debris, step_errors
-from tests.helpers import conformed_month, load_defs, materialize
+from tests.faults.helpers import snapshot, staging_debris
+from tests.helpers import conformed_month, load_defs, materialize, sha256, step_errors
 
 pytestmark = pytest.mark.faults
 
@@ -33,7 +33,7 @@ def test_500_then_success_is_retried_and_lands(http_lakehouse, faulty_source):
     assert faulty_source.gets(PATH) == 3  # two failures, then the retry that worked
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert len(retries) == 2
-    assert digest(http_lakehouse / "raw/green/green_tripdata_2023-12.parquet") == digest(GREEN_2023_12)
+    assert sha256(http_lakehouse / "raw/green/green_tripdata_2023-12.parquet") == sha256(GREEN_2023_12)
     assert conformed_rows(http_lakehouse) == 64_215
 
 

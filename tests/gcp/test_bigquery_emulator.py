@@ -89,7 +89,7 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
 
 
 def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
-    bigquery_lakehouse, bigquery_emulator, bucket, monkeypatch, tmp_path, venv_env, capsys
+    bigquery_lakehouse, bigquery_emulator, bucket, monkeypatch, tmp_path, venv_env, capsys, sample_make_run
 ):
     bigquery_lakehouse(SAMPLE_MIRROR)
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
@@ -102,15 +102,12 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     assert "lakehouse/conformed/yellow/year=2020/month=11/part-0.parquet" in layout and len(layout) == 7
     assert "lakehouse/conformed/fhvhv/year=2020/month=10/part-0.parquet" in layout
 
-    with monkeypatch.context() as local:
-        local.setenv("LAKEHOUSE_TARGET", "local")
-        local.setenv("LAKE_URL", str(tmp_path / "local-lake"))
-        local.delenv("BIGQUERY_EMULATOR_URL")
-        materialize_all.main([])
+    # The local target's figures: `make run` on the same sample (the session's, tests/lakehouses.py).
+    assert sample_make_run.result.returncode == 0, sample_make_run.result.stderr[-3000:]
     relations = warehouse_relations()
     assert {"core.fact_trips", "core.fact_fhv_trips", "marts.dm_monthly_zone_revenue", "core.taxi_zone_lookup",
             "staging.stg_green_tripdata"} <= set(relations)
-    local = local_figures(tmp_path / "warehouse.duckdb", relations)
+    local = local_figures(sample_make_run.lakehouse.warehouse, relations)
     assert local["core.fact_trips"] > 10_000 and local["marts.dm_monthly_zone_revenue"] > 0
     assert emulator_figures(bigquery_emulator, relations) == local
 

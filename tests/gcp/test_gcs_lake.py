@@ -10,15 +10,10 @@ from lake_assets.gcs_lake import GcsLake
 from lake_assets.lake import LakeWriteError
 from lake_assets.settings import load_settings
 from tests.conftest import GREEN_2020_10, GREEN_2023_12, write_csv_gz
-from tests.faults.helpers import step_errors
 from tests.gcp.conftest import BUCKET
-from tests.helpers import load_defs, materialize
+from tests.helpers import load_defs, materialize, sha256, step_errors
 
 pytestmark = pytest.mark.gcp
-
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 # On GCS the conformed layer is plain Parquet partitions (lake_assets/plain_conformed.py); raw versions are kept.
 EXPECTED = {

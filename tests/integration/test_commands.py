@@ -1,7 +1,6 @@
 """The commands a user types: `dagster asset materialize` and `make run`'s driver, as subprocesses."""
 
 import subprocess
-import sys
 
 from lake_assets.catalog import Month
 from lake_assets.settings import PROJECT_ROOT
@@ -28,21 +27,18 @@ def month_range(first: Month, last: Month) -> list[Month]:
     return months
 
 
-def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, venv_env):
-    venv_env.update(LAKE_URL=str(tmp_path / "lake"), DUCKDB_PATH=str(tmp_path / "wh.duckdb"),
-                    TLC_SOURCE_URL="sample")
-    result = subprocess.run([sys.executable, "-m", "lake_assets.materialize_all"], cwd=PROJECT_ROOT,
-                            env=venv_env, capture_output=True, text=True, check=False, timeout=900)
+def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(sample_make_run):
+    result, home = sample_make_run.result, sample_make_run.dagster_home
     assert result.returncode == 0, result.stderr[-3000:]
     sample = sorted(p.name for p in (PROJECT_ROOT / "data" / "tlc_sample").rglob("*_tripdata_*"))
     for name in sample:  # every month of the mirror is in the lake and in the summary
         service, month = name.split("_tripdata_")[0], name.split("_tripdata_")[1][:7]
         assert f"{service:<7} {month}" in result.stdout
-    fact_rows = query(tmp_path / "wh.duckdb", "select count(*) from core.fact_trips")[0][0]
+    fact_rows = query(sample_make_run.lakehouse.warehouse, "select count(*) from core.fact_trips")[0][0]
     assert f"core.fact_trips{'':<18}{fact_rows:>9,}".replace(" ", "") in result.stdout.replace(" ", "")
     assert fact_rows > 0
     # The runs were recorded in the instance, so `make dev` shows them.
-    assert any((tmp_path / "dagster_home").rglob("*.db"))
+    assert any(home.rglob("*.db"))
     # The console shows one progress line per run, not Dagster's and dbt's events (they go to the
     # instance and the log file).
     lake_lines = [line for line in result.stdout.splitlines() if line.startswith("[lake ")]
@@ -57,4 +53,4 @@ def test_make_run_driver_loads_the_sample_mirror_and_prints_a_summary(tmp_path, 
                for month in month_range(Month.parse(first), Month.parse(last[0] if last else first))]
     assert covered == sorted(months) and len(batches) == 2
     assert "DEBUG" not in result.stdout and "PASS=" not in result.stdout
-    assert "PASS=" in (tmp_path / "dagster_home" / "materialize_all.log").read_text()
+    assert "PASS=" in (home / "materialize_all.log").read_text()

@@ -16,8 +16,7 @@ from lake_assets.lake import LocalLake
 from lake_assets.project import DBT_PROJECT_DIR
 from lake_assets.settings import PROJECT_ROOT
 from lake_assets.warehouse import LAKE_SCHEMA, duckdb_view_sql
-from tests.e2e.conftest import free_port
-from tests.processes import start_server, stop
+from tests.processes import free_port, start_server, stop
 
 DBT = str(PROJECT_ROOT / ".venv/bin/dbt")
 PACKAGE = "taxi_lakehouse"

@@ -10,32 +10,16 @@ import pytest
 
 from lake_assets.definitions import build_definitions
 from lake_assets.settings import PROJECT_ROOT, load_settings
-from tests.conftest import SAMPLE_MIRROR, mirror_template
+from tests.conftest import SAMPLE_MIRROR
 from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
+from tests.lakehouses import copy
 
-MONTHS = ("2020-10", "2023-12")
 
-
-@pytest.fixture(scope="module")
-def two_green_months(tmp_path_factory):
-    """The sample's two green months (real rows, see data/make_sample_mirror.py) through the whole
-    graph, the monthly models one month per run, as `make run` and a backfill build them. Shared by
-    the module: the test that changes the warehouse behind dbt's back comes last."""
-    tmp = tmp_path_factory.mktemp("two_green_months")
-    shutil.copytree(SAMPLE_MIRROR / "green", tmp / "mirror" / "green")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKEHOUSE_TARGET", "local")
-        env.setenv("LAKE_URL", str(tmp / "lake"))
-        env.setenv("DUCKDB_PATH", str(tmp / "warehouse.duckdb"))
-        env.setenv("TLC_SOURCE_URL", mirror_template(tmp / "mirror"))
-        env.delenv("DAGSTER_HOME", raising=False)
-        defs = load_defs()
-        for month in MONTHS:
-            materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key=month)
-        materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
-        for month in MONTHS:
-            materialize(defs, monthly_keys(defs), partition_key=month)
-        yield defs, tmp / "warehouse.duckdb"
+@pytest.fixture
+def two_green_months(sample_green_lakehouse, tmp_path, monkeypatch):
+    """A copy of the sample green lakehouse for the test to change."""
+    lakehouse = copy(sample_green_lakehouse, tmp_path / "lakehouse", monkeypatch)
+    return load_defs(), lakehouse.warehouse
 
 
 def dbt(args: list[str], db, venv_env) -> subprocess.CompletedProcess:

@@ -1,6 +1,5 @@
 """The whole pipeline on the two whole real green months: lake, views, dbt, idempotence, bad input."""
 
-import hashlib
 import subprocess
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import polars as pl
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT
-from tests.conftest import GREEN_2020_10, write_csv_gz
+from tests.conftest import GREEN_2020_10, GREEN_2023_12, write_csv_gz
 from tests.helpers import (
     conformed_files,
     conformed_month,
@@ -16,29 +15,30 @@ from tests.helpers import (
     materialize,
     monthly_keys,
     query,
-    unpartitioned_keys,
+    sha256,
+    step_errors,
 )
+from tests.lakehouses import Lakehouse, build, copy
 
 MONTHS = {"2020-10": 95_120, "2023-12": 64_215}
 
 
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+@pytest.fixture(scope="session")
+def real_green_lakehouse(tmp_path_factory, shared_tlc) -> Lakehouse:
+    """Both real green months landed, conformed, registered, and dbt built over them: once a session."""
+    golden = Lakehouse(tmp_path_factory.mktemp("real_green"))
+    (golden.mirror / "green").mkdir(parents=True)
+    for src in (GREEN_2020_10, GREEN_2023_12):
+        (golden.mirror / "green" / src.name).symlink_to(src)  # links to ../shared, not copies
+    build(golden, "green", list(MONTHS))
+    return golden
 
 
 @pytest.fixture
-def loaded(lakehouse_env, green_mirror):
-    """Both real green months landed, conformed, registered, and dbt built over them."""
-    lakehouse_env(green_mirror)
-    tmp = lakehouse_env.tmp_path
-    defs = load_defs()
-    for month in MONTHS:
-        materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key=month)
-    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=False))
-    materialize(defs, monthly_keys(defs), tags={"dagster/asset_partition_range_start": "2020-10",
-                                                "dagster/asset_partition_range_end": "2023-12"})
-    materialize(defs, unpartitioned_keys(defs, downstream_of_monthly=True))
-    return defs, tmp
+def loaded(real_green_lakehouse, tmp_path, monkeypatch):
+    """A copy of the real green lakehouse for the test to change."""
+    lakehouse = copy(real_green_lakehouse, tmp_path, monkeypatch)
+    return load_defs(), lakehouse.root
 
 
 def conformed(tmp, month: str) -> pl.DataFrame:
@@ -100,8 +100,9 @@ def test_fact_trips_partition_run_rebuilds_only_its_month(loaded):
     assert after == {"2020-10": before["2020-10"]}
 
 
-def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded, green_mirror):
+def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded):
     defs, tmp = loaded
+    green_mirror = tmp / "mirror"
     good_conformed = conformed_files(tmp / "lake")
     good_raw = tmp / "lake" / "raw" / "green" / "green_tripdata_2020-10.csv.gz"
     stg_before = stg_counts(tmp)
@@ -111,7 +112,7 @@ def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded, green_
     write_csv_gz(green_mirror / "green" / "green_tripdata_2020-10.csv.gz", bad.write_csv())
     result = materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10", raise_on_error=False)
     assert not result.success
-    errors = " ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
+    errors = step_errors(result)
     assert "green_tripdata_2020-10.csv.gz" in errors and "green 2020-10" in errors and "'PULocationID'" in errors
     assert conformed_files(tmp / "lake") == good_conformed
     assert sha256(good_raw) == sha256(GREEN_2020_10)  # the bad download did not replace the good raw file

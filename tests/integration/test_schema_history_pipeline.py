@@ -2,25 +2,25 @@
 damaged, made-up fhvhv months in both of the TLC's layouts, landed, conformed and registered, and the
 late fee columns of yellow carried from the lake to fact_trips."""
 
-import hashlib
 import shutil
 
 import polars as pl
 import pytest
 
 from tests.conftest import SHARED_TLC
-from tests.helpers import conformed_files, load_defs, materialize, monthly_keys, query, unpartitioned_keys
+from tests.helpers import (
+    conformed_files,
+    load_defs,
+    materialize,
+    monthly_keys,
+    query,
+    sha256,
+    step_errors,
+    unpartitioned_keys,
+)
 from tests.tlc_layouts import fhvhv_month, write_csv_gz, yellow_2018_layout, yellow_official_layout
 
 YELLOW_KEYS = ["raw_yellow_tripdata", "yellow_tripdata", "ext_yellow_tripdata"]
-
-
-def sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def step_errors(result) -> str:
-    return " ".join(str(e.event_specific_data.error) for e in result.all_events if e.is_step_failure)
 
 
 @pytest.fixture
