@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install manifest instance run test system-deps bqemulator dev docs bench bench-scale lint clean sample-mirror dbt query \
-	snapshot lock check
+	snapshot lock check lake-history version-view vacuum migrate-lake
 
 install: $(INSTALLED)
 
@@ -112,6 +112,21 @@ dbt: install
 
 query: install
 	$(PY) -m lake_assets.warehouse_cli query "$(SQL)"
+
+# The versions of the conformed lake (docs/versioned-lake.md):
+# make lake-history SERVICE=green MONTH=2021-01; make version-view SERVICE=green VERSION=3; make vacuum
+lake-history: install
+	$(PY) -m lake_assets.versions_cli history $(SERVICE) $(if $(MONTH),--month $(MONTH))
+
+version-view: install
+	$(PY) -m lake_assets.versions_cli view $(SERVICE) $(VERSION)
+
+vacuum: install
+	$(PY) -m lake_assets.versions_cli vacuum $(SERVICE)
+
+# A lake built before the conformed layer was versioned (plain Parquet partitions), converted in place.
+migrate-lake: install
+	$(PY) -m lake_assets.migrate_lake
 
 # dbt's docs site (models, columns, lineage) of the warehouse `make run` built, on 127.0.0.1:$(DOCS_PORT).
 DOCS_PORT ?= 8080

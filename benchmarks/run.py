@@ -15,12 +15,12 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -123,6 +123,7 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
 
     from lake_assets.catalog import SERVICES, Month
     from lake_assets.conform import RawFile, conform_month
+    from lake_assets.conformed_table import commit_month, staged_parquet_reader
     from lake_assets.lake import LocalLake
     from lake_assets.settings import load_settings
     from lake_assets.warehouse import DuckDBWarehouse
@@ -135,10 +136,8 @@ def bench_incremental_dbt(reps: int) -> dict[int, float]:
             base = Path(tmp) / f"h{history}"
             lake = LocalLake(base / "lake")
             new = Month(2020, 11)
-            for m in [new.shift(-i) for i in range(history, -1, -1)]:
-                target = base / "lake" / f"conformed/green/year={m.year:04d}/month={m.month:02d}/part-0.parquet"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(conformed, target)
+            for m in [new.shift(-i) for i in range(history, -1, -1)]:  # one commit of the table per month
+                commit_month(lake, "green", m, partial(staged_parquet_reader, conformed, "green", m), {})
             settings = load_settings({"DUCKDB_PATH": str(base / "warehouse.duckdb"), "LAKE_URL": str(base / "lake"),
                                       "DUCKDB_TEMP_DIRECTORY": str(base / "duckdb_tmp")})
             warehouse = DuckDBWarehouse(duckdb=DuckDBResource(

@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from lake_assets.catalog import Month
 from lake_assets.lake import Lake, conformed_prefix
 from lake_assets.settings import BQ_DATASET_RE, GCP_PROJECT_RE
-from lake_assets.warehouse import TableDescription, WarehouseResource, external_table_name
+from lake_assets.warehouse import (
+    TableDescription,
+    WarehouseResource,
+    external_table_name,
+    snapshot_select_sql,
+)
 
 if TYPE_CHECKING:  # the client library is imported when a client is made: it costs the code location ~0.5 s
     from google.cloud import bigquery
@@ -68,6 +74,42 @@ def emulator_stand_in_ddl(project: str, dataset: str, service: str, conformed_ur
         "SELECT * REPLACE (CAST(year AS INT64) AS year, CAST(month AS INT64) AS month)\n"
         f"FROM read_parquet('{files}', hive_partitioning = true, union_by_name = true)"
     )
+
+
+_CONNECTION_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[a-z0-9-]+\.[A-Za-z0-9_-]+$")
+
+
+def delta_external_table_ddl(project: str, dataset: str, service: str, table_uri: str, connection: str) -> str:
+    """A BigLake table over the service's Delta table (for a GCS lake with versioned tables, which the
+    project does not run yet: docs/architecture.md, "Versions of the lake"). BigQuery reads the current
+    snapshot from the table's log, so the DDL is run once, not after each commit; year and month are
+    the table's partition columns. `connection`: project.location.connection_id of a Cloud resource
+    connection whose service account may read the bucket."""
+    _checked_gs_prefix(table_uri)
+    if not _CONNECTION_RE.match(connection):
+        raise ValueError(f"{connection!r} is not a BigQuery connection project.location.id; it is not put into SQL.")
+    return (
+        f"CREATE OR REPLACE EXTERNAL TABLE {_table(project, dataset, service)}\n"
+        f"WITH CONNECTION `{connection}`\n"
+        "OPTIONS (\n"
+        "  format = 'DELTA_LAKE',\n"
+        f"  uris = ['{table_uri}']\n"
+        ")"
+    )
+
+
+def emulator_snapshot_view_ddl(project: str, dataset: str, service: str, months: dict[Month, list[str]],
+                               columns: list[str], gcs_local_root: str) -> str:
+    """bqemulator's stand-in for the BigLake Delta table: a view over exactly the current snapshot's files
+    (`months`: gs:// URIs from the table's log), read where the emulator keeps gs:// objects. Never a
+    glob: one would also match the files of older snapshots, which stay until vacuum."""
+    if not re.match(r"^/[A-Za-z0-9._/-]+$", gcs_local_root):
+        raise ValueError(f"{gcs_local_root!r} is not an absolute folder that can be put into SQL.")
+    local = {}
+    for month, uris in months.items():
+        local[month] = [f"{gcs_local_root.rstrip('/')}/{_checked_gs_prefix(uri).removeprefix('gs://')}" for uri in uris]
+    return f"CREATE OR REPLACE VIEW {_table(project, dataset, service)} AS\n" + snapshot_select_sql(
+        local, columns, dialect="bigquery")
 
 
 def job_cost(job: bigquery.QueryJob) -> dict[str, int]:

@@ -284,12 +284,12 @@ def write_canonical(raw: RawFile, lf: pl.LazyFrame, plan: CanonicalPlan, columns
         write_parquet_in_slices(lf.select(plan.exprs), out_path, parquet_metadata)
 
 
-def month_stats(out_path: Path, service: str, month: Month) -> dict:
+def month_stats(conformed: pl.LazyFrame, service: str, month: Month) -> dict:
     """Rows, pickup min/max, rows outside the month and nulls of the required columns (nulls_<column>)."""
     pickup = PICKUP_COLUMN[service]
     start = datetime(month.year, month.month, 1)
     end = datetime(month.shift(1).year, month.shift(1).month, 1)
-    return pl.scan_parquet(out_path).select(
+    return conformed.select(
         pl.len().alias("rows"),
         pl.col(pickup).min().alias("pickup_min"),
         pl.col(pickup).max().alias("pickup_max"),
@@ -308,7 +308,7 @@ def conform_file(raw: RawFile, out_path: Path, parquet_metadata: dict[str, str] 
         write_canonical(raw, lf, plan, columns, out_path, parquet_metadata)
     except _POLARS_ERRORS as exc:
         raise diagnose(raw, lf, source_schema, columns, exc) from exc
-    stats = month_stats(out_path, raw.service, raw.month)
+    stats = month_stats(pl.scan_parquet(out_path), raw.service, raw.month)
     if stats["rows"] == 0:
         raise raw.error("the file has a header but no rows")
     return ConformReport(

@@ -29,7 +29,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     assets: list[dg.AssetsDefinition] = []
     for service in SERVICES:
         raw = build_raw_asset(service, partitions[service], settings)
-        conformed = build_conformed_asset(service, partitions[service], raw)
+        conformed = build_conformed_asset(service, partitions[service], raw, settings)
         assets += [raw, conformed, build_external_table_asset(service, conformed)]
     return assets + build_dbt_assets(trip_month_partitions(settings.publication_lag_months), settings.dbt_months_per_run)
 

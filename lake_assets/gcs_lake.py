@@ -18,6 +18,9 @@ from lake_assets.lake import Lake, LakeWriteError
 
 
 class GcsLake(Lake):
+    # Plain Parquet partitions for now: delta-rs's GCS access is unproven offline (plain_conformed.py).
+    versioned_tables = False
+
     def __init__(self, url: str, client: storage.Client):
         parsed = urlparse(url)
         self.url = url.rstrip("/")

@@ -22,6 +22,16 @@ def raw_object_key(service: str, file_name: str) -> str:
     return f"raw/{service}/{file_name}"
 
 
+def raw_versions_prefix(service: str, month: str) -> str:
+    """Where every distinct file the source published for a month is kept (month: YYYY-MM)."""
+    return f"raw_versions/{service}/{month}"
+
+
+def raw_version_key(service: str, month: str, sha256: str, ext: str) -> str:
+    """A raw version, content-addressed: the same bytes always have the same key, so landing them again adds nothing."""
+    return f"{raw_versions_prefix(service, month)}/{sha256}.{ext}"
+
+
 def conformed_prefix(service: str) -> str:
     return f"conformed/{service}"
 
@@ -41,10 +51,17 @@ class Lake(ABC):
     """Objects under keys such as raw/green/green_tripdata_2020-10.csv.gz."""
 
     url: str
+    # Whether the conformed layer is a versioned Delta table here (lake_assets/conformed_table.py), or plain
+    # Parquet partitions, one version per month (lake_assets/plain_conformed.py).
+    versioned_tables: bool = True
 
     @abstractmethod
     def uri(self, key: str) -> str:
         """Where a reader (DuckDB, BigQuery, polars) finds the object or prefix."""
+
+    def delta_storage_options(self) -> dict[str, str]:
+        """What delta-rs needs to reach the lake's tables (lake_assets/conformed_table.py); none for a folder."""
+        return {}
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
@@ -85,10 +102,14 @@ class Lake(ABC):
     def local_copy(self, key: str) -> Iterator[Path]:
         """Yields a local path holding the object's bytes, for the duration of the block."""
 
-    def move(self, src: str, dst: str) -> None:
-        """Publishes `src` under `dst`, then removes `src`."""
+    def copy(self, src: str, dst: str) -> None:
+        """Publishes a copy of `src` under `dst` (staged, then one publish: `dst` is never partial)."""
         with self.local_copy(src) as path, self.writer(dst) as tmp:
             shutil.copyfile(path, tmp)
+
+    def move(self, src: str, dst: str) -> None:
+        """Publishes `src` under `dst`, then removes `src`."""
+        self.copy(src, dst)
         self.delete(src)
 
 

@@ -1,20 +1,21 @@
 """A service's months and rows in the lake, from what the lake already knows: no warehouse scan.
 
-The months are the lake's object listing (what the external table or view reads, whoever wrote it);
-each month's rows are the `dagster/row_count` its latest conformed materialization recorded. A month
-this Dagster instance has no record of (written by another instance, or before the instance was
-reset) is counted from its Parquet file's footer instead, so the figures always describe the lake.
+The months are those of the conformed table's current snapshot (what the external table or view reads,
+whoever wrote it); each month's rows are the `dagster/row_count` its latest conformed materialization
+recorded. A month this Dagster instance has no record of (written by another instance, or before the
+instance was reset) is counted from the table's log instead (its files' record counts), so the figures
+always describe the lake.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import dagster as dg
-import polars as pl
 
-from lake_assets.lake import Lake, conformed_prefix
+from lake_assets.conformed_table import MonthFiles, month_files, open_table
+from lake_assets.lake import Lake
+from lake_assets.plain_conformed import plain_month_files, plain_months
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,13 @@ class LakeCounts:
     counted_from_files: list[str]  # the months without a recorded row count
 
 
-def conformed_months(lake: Lake, service: str) -> dict[str, list[str]]:
-    """Partition key (YYYY-MM) -> the month's object keys, from the listing of conformed/<service>/."""
-    pattern = re.compile(rf"^{re.escape(conformed_prefix(service))}/year=(\d{{4}})/month=(\d{{2}})/[^/]+\.parquet$")
-    months: dict[str, list[str]] = {}
-    for key in lake.list(conformed_prefix(service)):
-        if match := pattern.match(key):
-            months.setdefault(f"{match[1]}-{match[2]}", []).append(key)
-    return dict(sorted(months.items()))
+def conformed_months(lake: Lake, service: str) -> dict[str, MonthFiles]:
+    """Partition key (YYYY-MM) -> the month's files and rows in the current snapshot (a plain Parquet
+    lake: its listing, the rows from the files' footers)."""
+    if not lake.versioned_tables:
+        return {month: plain_month_files(lake, keys) for month, keys in plain_months(lake, service).items()}
+    table = open_table(lake, service)
+    return {month.key: files for month, files in month_files(table).items()} if table else {}
 
 
 def recorded_rows(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: list[str]) -> dict[str, int]:
@@ -51,15 +51,14 @@ def recorded_rows(instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitio
     return rows
 
 
-def file_rows(lake: Lake, key: str) -> int:
-    with lake.local_copy(key) as path:
-        return pl.scan_parquet(path).select(pl.len()).collect().item()
-
-
 def lake_counts(instance: dg.DagsterInstance, lake: Lake, service: str, conformed_key: dg.AssetKey) -> LakeCounts:
-    months = conformed_months(lake, service)
+    if lake.versioned_tables:
+        months = conformed_months(lake, service)
+        unrecorded_rows = lambda m: months[m].rows  # the table's log counts them
+    else:  # the listing, and the footers of unrecorded months only (on GCS each is a download)
+        months = plain_months(lake, service)
+        unrecorded_rows = lambda m: plain_month_files(lake, months[m]).rows
     recorded = recorded_rows(instance, conformed_key, list(months))
     unrecorded = [m for m in months if m not in recorded]
-    rows = sum(recorded[m] for m in months if m in recorded)
-    rows += sum(file_rows(lake, key) for m in unrecorded for key in months[m])
+    rows = sum(recorded[m] for m in months if m in recorded) + sum(unrecorded_rows(m) for m in unrecorded)
     return LakeCounts(months=list(months), rows=rows, counted_from_files=unrecorded)

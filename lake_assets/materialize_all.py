@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from lake_assets.asset_keys import (
@@ -38,7 +37,7 @@ from lake_assets.asset_keys import (
 from lake_assets.automation.conditions import MONTHLY_MODELS
 from lake_assets.catalog import SERVICES, CatalogError, Month, check_partition
 from lake_assets.definitions import build_definitions
-from lake_assets.lake import conformed_prefix
+from lake_assets.lake_counts import conformed_months
 from lake_assets.project import model_table
 from lake_assets.resources import build_resources
 from lake_assets.settings import PROJECT_ROOT, SettingsError, load_settings
@@ -115,11 +114,8 @@ def print_summary(settings) -> None:
     lake = resources["lake"].get_lake()
     print("\nRows in the lake (conformed), per service and month:")
     for service in SERVICES:
-        for key in lake.list(conformed_prefix(service)):
-            with lake.local_copy(key) as path:
-                rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-            month = "-".join(part.split("=")[1] for part in key.split("/")[2:4])
-            print(f"  {service:<7} {month}  {rows:>9,}")
+        for month, files in conformed_months(lake, service).items():  # a versioned table: from its log
+            print(f"  {service:<7} {month}  {files.rows:>9,}")
     print("\nRows in the warehouse:")
     for table in map(model_table, SUMMARY_MODELS):
         print(f"  {table:<32} {resources['warehouse'].query(f'select count(*) from {table}')[0][0]:>9,}")

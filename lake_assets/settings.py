@@ -98,6 +98,10 @@ class Settings:
     bq_maximum_bytes_billed: int | None = None
     # How often the declarative-automation and freshness sensors evaluate (the daemon's ticks).
     automation_interval_seconds: int = DEFAULT_AUTOMATION_INTERVAL_SECONDS
+    # How long a conformed snapshot that is no longer current stays readable before vacuum may delete
+    # its files (hours), and the share of a month's trips a republication may remove before its check warns.
+    conformed_retention_hours: int = 168
+    republication_max_removed_share: float = 0.05
 
     @property
     def is_local(self) -> bool:
@@ -153,6 +157,17 @@ def _float_setting(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}={raw!r} is not a number; set it to a number of seconds > 0.")
     if not value > 0:
         raise SettingsError(f"{name}={value} must be > 0 seconds.")
+    return value
+
+
+def _share_setting(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number; set it to a share between 0 and 1, such as 0.05.")
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name}={value} is not between 0 and 1; set it to a share such as 0.05 (5%).")
     return value
 
 
@@ -309,4 +324,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bq_maximum_bytes_billed=_optional_positive_int_setting(env, "BQ_MAXIMUM_BYTES_BILLED"),
         automation_interval_seconds=_int_setting(env, "AUTOMATION_INTERVAL_SECONDS",
                                                  DEFAULT_AUTOMATION_INTERVAL_SECONDS, 5),
+        conformed_retention_hours=_int_setting(env, "CONFORMED_RETENTION_HOURS", 168, 0),
+        republication_max_removed_share=_share_setting(env, "REPUBLICATION_MAX_REMOVED_SHARE", 0.05),
     )

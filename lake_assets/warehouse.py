@@ -14,6 +14,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from dbt.adapters.duckdb.column import DuckDBColumn
 
+from lake_assets.catalog import Month
+from lake_assets.conformed_table import month_files, open_table
 from lake_assets.lake import Lake, conformed_prefix
 from lake_assets.schemas import CANONICAL_SCHEMAS, PARTITION_COLUMNS
 from lake_assets.warehouse_lock import WarehouseLock
@@ -30,19 +32,51 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def snapshot_select_sql(months: dict[Month, list[str]], columns: list[str], dialect: str = "duckdb") -> str:
+    """A SELECT of exactly the given files, month by month, with year and month from the table's partition
+    values (BIGINT), not from the paths (hive_partitioning off: the paths say year=2020/month=10 too): a snapshot's file list, never a glob that could match files of
+    other snapshots. A month whose files lack a column the table gained later reads it as NULL.
+    dialect "bigquery": the same for bqemulator (INT64, identifiers in backticks; it runs DuckDB)."""
+    int_type, quote = ("INT64", "`") if dialect == "bigquery" else ("BIGINT", '"')
+    branches = [
+        f"SELECT *, CAST({m.year} AS {int_type}) AS year, CAST({m.month} AS {int_type}) AS month "
+        f"FROM read_parquet([{', '.join(_sql_string(f) for f in files)}], hive_partitioning = false, union_by_name = true)"
+        for m, files in months.items()
+    ]
+    selected = ", ".join(f"{quote}{c}{quote}" for c in [*columns, *PARTITION_COLUMNS])
+    return f"SELECT {selected} FROM (\n  " + "\n  UNION ALL BY NAME\n  ".join(branches) + "\n)"
+
+
+def empty_view_select(service: str) -> str:
+    """Before the first month lands: no rows, the shape of the table."""
+    columns = {**CANONICAL_SCHEMAS[service], **PARTITION_COLUMNS}
+    nulls = ", ".join(f'CAST(NULL AS {DUCKDB_TYPES[t]}) AS "{c}"' for c, t in columns.items())
+    return f"SELECT {nulls} WHERE false"
+
+
+def snapshot_view_select(service: str, lake: Lake, version: int | None = None) -> str:
+    """The SELECT of a view over the service's conformed table at `version` (default: the current snapshot)."""
+    table = open_table(lake, service, version)
+    months = month_files(table) if table else {}
+    if not months:
+        return empty_view_select(service)
+    columns = [f.name for f in table.schema().fields if f.name not in PARTITION_COLUMNS]
+    return snapshot_select_sql({m: files.uris for m, files in months.items()}, columns)
+
+
 def duckdb_view_sql(service: str, lake: Lake) -> str:
-    """A view over every conformed month; before the first month lands, an empty view of the same shape."""
-    name = f"{LAKE_SCHEMA}.{external_table_name(service)}"
-    prefix = conformed_prefix(service)
-    if not lake.list(prefix):
-        columns = {**CANONICAL_SCHEMAS[service], **PARTITION_COLUMNS}
-        nulls = ", ".join(f'CAST(NULL AS {DUCKDB_TYPES[t]}) AS "{c}"' for c, t in columns.items())
-        return f"CREATE OR REPLACE VIEW {name} AS SELECT {nulls} WHERE false"
-    glob = _sql_string(f"{lake.uri(prefix)}/*/*/*.parquet")
-    return (
-        f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({glob}, "
-        "hive_partitioning = true, hive_types = {'year': BIGINT, 'month': BIGINT}, union_by_name = true)"
-    )
+    """The view over the current snapshot's files, rewritten by every registration (after each commit)."""
+    return f"CREATE OR REPLACE VIEW {LAKE_SCHEMA}.{external_table_name(service)} AS {snapshot_view_select(service, lake)}"
+
+
+def version_view_name(service: str, version: int) -> str:
+    return f"{external_table_name(service)}_at_version_{version}"
+
+
+def duckdb_version_view_sql(service: str, lake: Lake, version: int) -> str:
+    """A view of the service's table as it was at `version` (docs/versioned-lake.md, "Reading an old version")."""
+    return (f"CREATE OR REPLACE VIEW {LAKE_SCHEMA}.{version_view_name(service, version)} AS "
+            f"{snapshot_view_select(service, lake, version)}")
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,14 @@ class DuckDBWarehouse(WarehouseResource):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_SCHEMA}")
             conn.execute(sql)
         return {"table": table, "location": lake.uri(conformed_prefix(service))}
+
+    def register_version_view(self, service: str, lake: Lake, version: int) -> str:
+        """Creates lake.ext_<service>_tripdata_at_version_<version>; returns its name."""
+        table = f"{LAKE_SCHEMA}.{version_view_name(service, version)}"
+        with self.writer_lock().hold(f"register {table}"), self.duckdb.get_connection() as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_SCHEMA}")
+            conn.execute(duckdb_version_view_sql(service, lake, version))
+        return table
 
     def query(self, sql: str) -> list[tuple]:
         # Read-only, beside other readers: DuckDB keeps writers out only while the query runs (WarehouseLock.read_only).

@@ -11,8 +11,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import httpx
+import polars as pl
 
+from lake_assets.catalog import Month
+from lake_assets.conformed_table import month_files, open_table, scan_month
 from lake_assets.definitions import build_definitions
+from lake_assets.lake import LocalLake
 from lake_assets.materialize_all import RunPlan
 from lake_assets.settings import load_settings
 
@@ -86,6 +90,23 @@ def holding_the_warehouse(path: Path, read_only: bool = False, project_lock: boo
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
+
+
+def conformed_month(lake_dir, service: str, month: str, version: int | None = None) -> pl.DataFrame:
+    """The month as the service's conformed table holds it at `version` (default: the current snapshot)."""
+    return scan_month(LocalLake(lake_dir), service, Month.parse(month), version).collect()
+
+
+def conformed_files(lake_dir, service: str = "green") -> dict[str, list[str]]:
+    """Month -> the current snapshot's files of it."""
+    table = open_table(LocalLake(lake_dir), service)
+    return {m.key: files.uris for m, files in month_files(table).items()} if table else {}
+
+
+def same_rows(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    """The same columns and the same rows, as many times each: a table format does not keep row order
+    (delta-rs may write a month's batches in another order)."""
+    return a.schema == b.schema and a.sort(a.columns, nulls_last=True).equals(b.sort(b.columns, nulls_last=True))
 
 
 def sha256(path: Path) -> str:

@@ -2,7 +2,9 @@
 
 A lakehouse is a folder holding the mirror it was fed from, its lake and its DuckDB warehouse. Building
 one runs the real pipeline (land, conform, register, dbt); a copy costs a file copy and a new
-registration of the external tables, whose views name the lake's absolute path.
+registration of the external tables. A conformed Delta table's log names its files relative to the
+table, so the copied table reads its own files; the views name the current snapshot's files by absolute
+path, so they are registered again over the copy.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 from lake_assets.catalog import SERVICES
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR, mirror_template
-from tests.helpers import load_defs, materialize, monthly_keys, unpartitioned_keys
+from tests.helpers import load_defs, materialize, monthly_keys, query, unpartitioned_keys
 
 EXTERNAL_TABLES = [f"ext_{service}_tripdata" for service in SERVICES]
 PROJECT_SETTING_PREFIXES = ("LAKE", "TLC_", "DUCKDB_", "DBT_", "BQ", "BIGQUERY_", "GCP_", "DAGSTER_")
@@ -82,6 +84,10 @@ def copy(golden: Lakehouse, root: Path, monkeypatch: pytest.MonkeyPatch) -> Lake
     lakehouse = Lakehouse(root)
     point_at(monkeypatch, lakehouse)
     materialize(load_defs(), EXTERNAL_TABLES)
+    # A view still over the golden's files (such as a version view, lake.ext_*_at_version_N, which no
+    # asset registers again) would let a test read or change the wrong lake.
+    stale = query(lakehouse.warehouse, f"select view_name from duckdb_views() where contains(sql, '{golden.root}/')")
+    assert not stale, f"views of the copy at {root} read the files of {golden.root}: {stale}"
     return lakehouse
 
 

@@ -19,7 +19,7 @@ from lake_assets.catalog import (
 from lake_assets.checksum import sha256_of
 from lake_assets.conform import ConformError, RawFile, validate_raw
 from lake_assets.graph_names import DOWNLOAD_POOL, RAW_GROUP
-from lake_assets.lake import raw_object_key
+from lake_assets.lake import Lake, raw_object_key, raw_version_key, raw_versions_prefix
 from lake_assets.landing import Drop, reject
 from lake_assets.resources import LakeResource, TlcSourceResource
 from lake_assets.settings import Settings
@@ -42,6 +42,17 @@ class RawTripConfig(dg.Config):
     """Where the month's file comes from: the TLC source (default), or a file dropped in landing/."""
 
     landed_key: str | None = None
+
+
+def current_raw_sha256(lake: Lake, service: str, month: Month) -> str | None:
+    """sha256 of the month's current raw file (either format), None before its first landing. Hashed from
+    the lake rather than taken from Dagster's records, which another instance or a reset may not have."""
+    for ext in FORMATS:
+        key = raw_object_key(service, file_name(service, month, ext))
+        if lake.exists(key):
+            with lake.local_copy(key) as path:
+                return sha256_of(path)
+    return None
 
 
 def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, settings: Settings) -> dg.AssetsDefinition:
@@ -92,14 +103,26 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
                     message += f" Moved to {reject(the_lake, drop, message)}."
                 raise dg.Failure(description=message, allow_retries=False) from exc
             key = raw_object_key(service, fetched.file_name)
-            the_lake.publish(tmp, key)
+            # The version first (create-once, content-addressed), then the current file from it: a run
+            # killed in between leaves both whole, and the next run finds the version and copies it.
+            replaced = current_raw_sha256(the_lake, service, month)
+            version_key = raw_version_key(service, str(month), fetched.sha256, format_of(fetched.file_name))
+            version_is_new = not the_lake.exists(version_key)
+            if version_is_new:
+                the_lake.publish(tmp, version_key)
+        if replaced != fetched.sha256 or not the_lake.exists(key):
+            the_lake.copy(version_key, key)
         if config.landed_key:
             the_lake.delete(config.landed_key)  # taken in: processed once
-        # A month republished in the other format replaces the old file, so one raw file stands per month.
+        # A month republished in the other format replaces the old file, so one raw file stands per month
+        # (its bytes stay in raw_versions/).
         for ext in FORMATS:
             other = raw_object_key(service, file_name(service, month, ext))
             if other != key and the_lake.exists(other):
                 the_lake.delete(other)
+        versions = the_lake.list(raw_versions_prefix(service, str(month)))
+        if replaced == fetched.sha256:
+            context.log.info(f"{fetched.file_name} is the version already landed (sha256 {fetched.sha256}): nothing added")
         context.log.info(f"landed {fetched.file_name}: {fetched.size_bytes:,} bytes, {rows:,} rows, sha256 {fetched.sha256}")
         yield dg.MaterializeResult(
             metadata={
@@ -111,6 +134,12 @@ def build_raw_asset(service: str, partitions_def: dg.PartitionsDefinition, setti
                 "sha256": fetched.sha256,
                 "etag": fetched.etag or "",
                 "last_modified": fetched.last_modified or "",
+                # the raw versions of the month (raw_versions/<service>/<month>/<sha256>.<ext>)
+                "version_landed": fetched.sha256,
+                "version_replaced": replaced or "",
+                "version_key": the_lake.uri(version_key),
+                "version_is_new": version_is_new,
+                "versions_of_month": len(versions),
             },
             data_version=dg.DataVersion(fetched.sha256),
         )

@@ -13,13 +13,13 @@ import threading
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from lake_assets.dbt_runs import dbt_lock_failure
 from lake_assets.settings import PROJECT_ROOT
 from tests.faults.helpers import view_rows
 from tests.helpers import (
+    conformed_month,
     holding_the_warehouse,
     load_defs,
     materialize,
@@ -118,9 +118,7 @@ def dagster_materialize(select: str, partition: str | None = None) -> list[str]:
 
 
 def conformed_rows(tmp_path: Path, month: str = "2020-10") -> int:
-    year, month = month.split("-")
-    path = tmp_path / f"lake/conformed/green/year={year}/month={month}/part-0.parquet"
-    return pl.scan_parquet(path).select(pl.len()).collect().item()
+    return conformed_month(tmp_path / "lake", "green", month).height
 
 
 def fact_trips_by_month(db: Path) -> list[tuple]:

@@ -9,7 +9,12 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from lake_assets.bigquery_warehouse import emulator_stand_in_ddl, external_table_ddl
+from lake_assets.bigquery_warehouse import (
+    delta_external_table_ddl,
+    emulator_snapshot_view_ddl,
+    emulator_stand_in_ddl,
+    external_table_ddl,
+)
 
 pytestmark = pytest.mark.gcp
 
@@ -55,3 +60,50 @@ def test_the_emulators_stand_in_reads_the_same_prefix_where_the_emulator_keeps_g
     statement = sqlglot.parse_one(ddl, dialect="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
     assert isinstance(statement, exp.Create) and statement.args["kind"] == "VIEW"
     assert "read_parquet('/srv/gcs/taxi-lake/lakehouse/conformed/fhv/*/*/*.parquet', hive_partitioning = true" in ddl
+
+
+def test_the_biglake_delta_ddl_parses_as_bigquery_and_points_at_the_table_not_a_glob():
+    uri = "gs://taxi-lake/lakehouse/conformed/green"
+    ddl = delta_external_table_ddl("my-project-1", "lake", "green", uri, "my-project-1.us.lake-connection")
+    head, connection, options = ddl.split("\n", 2)
+    assert head == "CREATE OR REPLACE EXTERNAL TABLE `my-project-1.lake.ext_green_tripdata`"
+    assert connection == "WITH CONNECTION `my-project-1.us.lake-connection`"  # sqlglot 30 does not parse it
+    statement = sqlglot.parse_one(f"{head}\n{options}", dialect="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
+    assert isinstance(statement, exp.Create) and statement.find(exp.ExternalProperty) is not None
+    assert statement.find(exp.FileFormatProperty).name == "DELTA_LAKE"
+    written = {p.name: p.args["value"] for p in statement.find_all(exp.Property) if p.args.get("value")}
+    assert [u.name for u in written["uris"].expressions] == [uri]  # the table's base folder: its log says the files
+    with pytest.raises(ValueError, match="not a BigQuery connection"):
+        delta_external_table_ddl("my-project-1", "lake", "green", uri, "x`; DROP TABLE t; --")
+
+
+def test_the_emulators_view_of_a_delta_table_reads_exactly_the_current_snapshots_files(tmp_path):
+    """A real Delta table where the emulator keeps gs:// objects (<root>/<bucket>/<name>): a month
+    committed twice, another once. The view, parsed as BigQuery and run by DuckDB as the emulator does,
+    names the current files only, so the replaced file (still there until vacuum) is never read."""
+    import duckdb
+    import polars as pl
+
+    from lake_assets.catalog import Month
+    from lake_assets.conformed_table import commit_month, month_files, month_reader, open_table
+    from lake_assets.lake import LocalLake
+    from tests.unit.test_conformed_table import real_month
+
+    root = tmp_path / "gcs"
+    lake = LocalLake(root / "taxi-lake" / "lakehouse")
+    jan, feb = Month(2021, 1), Month(2021, 2)
+    for month, rows in ((jan, 300), (feb, 200), (jan, 100)):
+        batches = real_month(month, rows).to_arrow(compat_level=pl.CompatLevel.oldest()).to_batches()
+        commit_month(lake, "green", month, lambda b=batches, m=month: month_reader(iter(b), "green", m), {})
+    replaced = month_files(open_table(lake, "green", version=2))[jan].uris  # version 0: the empty table
+    table = open_table(lake, "green")
+    months = {m: [f"gs://{u.removeprefix(str(root) + '/')}" for u in files.uris] for m, files in month_files(table).items()}
+    columns = [f.name for f in table.schema().fields if f.name not in ("year", "month")]
+    ddl = emulator_snapshot_view_ddl("local", "lake", "green", months, columns, str(root))
+    statement = sqlglot.parse_one(ddl, dialect="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
+    assert isinstance(statement, exp.Create) and statement.args["kind"] == "VIEW"
+    assert "*" not in "".join(replaced) and not any(u in ddl for u in replaced) and "*.parquet" not in ddl
+    select = statement.expression.sql(dialect="duckdb")
+    with duckdb.connect() as conn:
+        assert conn.execute(f"select year, month, count(*) from ({select}) group by all order by all").fetchall() == [
+            (2021, 1, 100), (2021, 2, 200)]

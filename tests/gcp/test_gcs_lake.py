@@ -9,15 +9,18 @@ from lake_assets.automation.landing_sensor import plan_landing_runs
 from lake_assets.gcs_lake import GcsLake
 from lake_assets.lake import LakeWriteError
 from lake_assets.settings import load_settings
-from tests.conftest import GREEN_2020_10, write_csv_gz
+from tests.conftest import GREEN_2020_10, GREEN_2023_12, write_csv_gz
 from tests.gcp.conftest import BUCKET
-from tests.helpers import load_defs, materialize, step_errors
+from tests.helpers import load_defs, materialize, sha256, step_errors
 
 pytestmark = pytest.mark.gcp
 
+# On GCS the conformed layer is plain Parquet partitions (lake_assets/plain_conformed.py); raw versions are kept.
 EXPECTED = {
     "lakehouse/raw/green/green_tripdata_2020-10.csv.gz",
     "lakehouse/raw/green/green_tripdata_2023-12.parquet",
+    f"lakehouse/raw_versions/green/2020-10/{sha256(GREEN_2020_10)}.csv.gz",
+    f"lakehouse/raw_versions/green/2023-12/{sha256(GREEN_2023_12)}.parquet",
     "lakehouse/conformed/green/year=2020/month=10/part-0.parquet",
     "lakehouse/conformed/green/year=2023/month=12/part-0.parquet",
 }
@@ -50,6 +53,8 @@ def test_real_green_months_land_in_the_bucket_with_the_local_layout_and_rerun_id
     materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10")
     again = objects(bucket)
     assert set(again) == EXPECTED  # replaced, not duplicated
+    raw_keys = [k for k in EXPECTED if "/raw" in k and "2020-10" in k]
+    assert [again[k] for k in raw_keys] == [first[k] for k in raw_keys]  # the same bytes again: nothing written
     assert again["lakehouse/conformed/green/year=2020/month=10/part-0.parquet"] != \
         first["lakehouse/conformed/green/year=2020/month=10/part-0.parquet"]
     assert again["lakehouse/conformed/green/year=2023/month=12/part-0.parquet"] == \

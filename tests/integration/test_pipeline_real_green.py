@@ -1,13 +1,23 @@
 """The whole pipeline on the two whole real green months: lake, views, dbt, idempotence, bad input."""
 
 import subprocess
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import GREEN_2020_10, GREEN_2023_12, write_csv_gz
-from tests.helpers import load_defs, materialize, monthly_keys, query, sha256, step_errors
+from tests.helpers import (
+    conformed_files,
+    conformed_month,
+    load_defs,
+    materialize,
+    monthly_keys,
+    query,
+    sha256,
+    step_errors,
+)
 from tests.lakehouses import Lakehouse, build, copy
 
 MONTHS = {"2020-10": 95_120, "2023-12": 64_215}
@@ -31,9 +41,8 @@ def loaded(real_green_lakehouse, tmp_path, monkeypatch):
     return load_defs(), lakehouse.root
 
 
-def conformed(tmp, month: str):
-    year, mm = month.split("-")
-    return tmp / "lake" / "conformed" / "green" / f"year={year}" / f"month={mm}" / "part-0.parquet"
+def conformed(tmp, month: str) -> pl.DataFrame:
+    return conformed_month(tmp / "lake", "green", month)
 
 
 def stg_counts(tmp) -> dict[str, int]:
@@ -48,8 +57,8 @@ def test_real_months_arrive_whole_in_lake_view_and_staging(loaded):
     assert sorted(p.name for p in raw.iterdir()) == ["green_tripdata_2020-10.csv.gz", "green_tripdata_2023-12.parquet"]
     assert sha256(raw / "green_tripdata_2020-10.csv.gz") == sha256(GREEN_2020_10)  # landed as published
     for month, rows in MONTHS.items():
-        assert pl.scan_parquet(conformed(tmp, month)).select(pl.len()).collect().item() == rows
-    assert pl.read_parquet_schema(conformed(tmp, "2020-10")) == pl.read_parquet_schema(conformed(tmp, "2023-12"))
+        assert conformed(tmp, month).height == rows
+    assert conformed(tmp, "2020-10").schema == conformed(tmp, "2023-12").schema
     view = query(tmp / "warehouse.duckdb", "select year, month, count(*) from lake.ext_green_tripdata group by all order by 1, 2")
     assert view == [(2020, 10, 95_120), (2023, 12, 64_215)]
     assert stg_counts(tmp) == MONTHS
@@ -61,13 +70,17 @@ def test_real_months_arrive_whole_in_lake_view_and_staging(loaded):
 
 def test_rematerializing_a_month_replaces_exactly_that_month(loaded):
     defs, tmp = loaded
-    other_before = sha256(conformed(tmp, "2023-12"))
+    files_before = conformed_files(tmp / "lake")
+    other_bytes = [sha256(Path(f)) for f in files_before["2023-12"]]
     materialize(defs, ["raw_green_tripdata", "green_tripdata"], partition_key="2020-10")
     materialize(defs, ["ext_green_tripdata"])
     materialize(defs, monthly_keys(defs), partition_key="2020-10")
-    assert pl.scan_parquet(conformed(tmp, "2020-10")).select(pl.len()).collect().item() == 95_120
-    assert sha256(conformed(tmp, "2023-12")) == other_before
-    assert sorted(p.name for p in (tmp / "lake" / "conformed" / "green").rglob("*.parquet")) == ["part-0.parquet"] * 2
+    assert conformed(tmp, "2020-10").height == 95_120
+    files_after = conformed_files(tmp / "lake")
+    # one commit replaced exactly 2020-10: the other month's files are the same files, unchanged
+    assert files_after["2023-12"] == files_before["2023-12"]
+    assert [sha256(Path(f)) for f in files_after["2023-12"]] == other_bytes
+    assert set(files_after["2020-10"]).isdisjoint(files_before["2020-10"]) and len(files_after) == 2
     assert stg_counts(tmp) == MONTHS
     fact_rows = query(tmp / "warehouse.duckdb", "select count(*), count(distinct trip_id) from core.fact_trips")[0]
     assert fact_rows[0] == fact_rows[1]  # no month doubled
@@ -90,7 +103,7 @@ def test_fact_trips_partition_run_rebuilds_only_its_month(loaded):
 def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded):
     defs, tmp = loaded
     green_mirror = tmp / "mirror"
-    good_conformed = sha256(conformed(tmp, "2020-10"))
+    good_conformed = conformed_files(tmp / "lake")
     good_raw = tmp / "lake" / "raw" / "green" / "green_tripdata_2020-10.csv.gz"
     stg_before = stg_counts(tmp)
     # The source republishes 2020-10 without PULocationID (derived from the real file).
@@ -101,7 +114,7 @@ def test_bad_month_fails_naming_file_and_column_and_loses_nothing(loaded):
     assert not result.success
     errors = step_errors(result)
     assert "green_tripdata_2020-10.csv.gz" in errors and "green 2020-10" in errors and "'PULocationID'" in errors
-    assert sha256(conformed(tmp, "2020-10")) == good_conformed
+    assert conformed_files(tmp / "lake") == good_conformed
     assert sha256(good_raw) == sha256(GREEN_2020_10)  # the bad download did not replace the good raw file
     assert stg_counts(tmp) == stg_before
     assert not list((tmp / "lake" / ".tmp").iterdir())

@@ -57,6 +57,10 @@ def test_file_url_lake_is_a_folder():
         ({"BQ_MAXIMUM_BYTES_BILLED": "0"}, "BQ_MAXIMUM_BYTES_BILLED"),
         ({"BQ_MAXIMUM_BYTES_BILLED": "-1"}, "BQ_MAXIMUM_BYTES_BILLED"),
         ({"AUTOMATION_INTERVAL_SECONDS": "1"}, "AUTOMATION_INTERVAL_SECONDS"),
+        ({"CONFORMED_RETENTION_HOURS": "-1"}, "CONFORMED_RETENTION_HOURS"),
+        ({"CONFORMED_RETENTION_HOURS": "a week"}, "CONFORMED_RETENTION_HOURS"),
+        ({"REPUBLICATION_MAX_REMOVED_SHARE": "1.5"}, "REPUBLICATION_MAX_REMOVED_SHARE"),
+        ({"REPUBLICATION_MAX_REMOVED_SHARE": "5%"}, "REPUBLICATION_MAX_REMOVED_SHARE"),
     ],
 )
 def test_invalid_settings_fail_with_a_message_that_names_the_setting(env, names):
@@ -96,3 +100,10 @@ def test_an_installed_package_finds_the_project_where_lakehouse_project_root_say
     found = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
                            timeout=60).stdout.split()
     assert found[0] == str(PROJECT_ROOT / "dbt_project") and PROJECT_ROOT == Path(__file__).resolve().parents[2]
+
+
+def test_the_retention_and_the_removed_share_have_defaults_and_take_the_environment():
+    settings = load_settings({})
+    assert (settings.conformed_retention_hours, settings.republication_max_removed_share) == (168, 0.05)
+    settings = load_settings({"CONFORMED_RETENTION_HOURS": "0", "REPUBLICATION_MAX_REMOVED_SHARE": "0.2"})
+    assert (settings.conformed_retention_hours, settings.republication_max_removed_share) == (0, 0.2)
