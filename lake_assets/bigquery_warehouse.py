@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # the client library is imported when a client is made: it co
     from google.cloud import bigquery
 
 _IDENTIFIER = {"project": GCP_PROJECT_RE, "dataset": BQ_DATASET_RE}
+# A bound on a partition column that every month passes: BigQuery refuses a query of a table that requires
+# a partition filter without one. dbt's every_month_filter (dbt_project/macros/month_window.sql) is the same.
+EVERY_MONTH_FROM = "1900-01-01"
 
 
 def _checked(kind: str, value: str) -> str:
@@ -160,7 +163,9 @@ class BigQueryWarehouse(WarehouseResource):
         # Columns from each table's metadata (tables.get), which bills nothing, where a query of
         # INFORMATION_SCHEMA is a billed job; types named as dbt-bigquery names them (INT64, not
         # INTEGER). Rows by count(*), as dagster-dbt counts them: a table's metadata lags behind DML
-        # (the emulator's numRows does not follow an insert), and a count(*) of a table reads no column.
+        # (the emulator's numRows does not follow an insert), and a count(*) of a table reads no column;
+        # of a table that requires a partition filter, through EVERY_MONTH_FROM on its partition column
+        # (which that column's bytes may be billed for).
         from dbt.adapters.bigquery.column import BigQueryColumn
         from google.api_core.exceptions import NotFound
 
@@ -175,7 +180,9 @@ class BigQueryWarehouse(WarehouseResource):
             rows = None
             if table in counted:
                 name = f"{found.project}.{found.dataset_id}.{found.table_id}"
-                rows = next(iter(client.query(f"SELECT count(*) FROM `{name}`").result()))[0]
+                column = counted[table]
+                where = f" WHERE `{column}` >= DATE '{EVERY_MONTH_FROM}'" if column else ""
+                rows = next(iter(client.query(f"SELECT count(*) FROM `{name}`{where}").result()))[0]
             described[table] = TableDescription(columns, rows)
         return described
 

@@ -45,6 +45,13 @@ def _table(node: dict[str, Any]) -> tuple[str, str, str]:
     return node["database"], node["schema"], name
 
 
+def _partition_filter(node: dict[str, Any]) -> str | None:
+    """The column a query of the node's table must filter on: its partition column where the table
+    requires a partition filter (BigQuery, dbt_project/macros/monthly_incremental.sql)."""
+    config = node.get("config") or {}
+    return config["partition_by"]["field"] if config.get("require_partition_filter") else None
+
+
 def _built_model(invocation, event) -> dict[str, Any] | None:
     if not isinstance(event, (dg.Output, dg.AssetMaterialization)) or "unique_id" not in event.metadata:
         return None
@@ -63,7 +70,8 @@ def with_table_metadata(invocation, warehouse: WarehouseResource, cache_dir: Pat
     nodes |= {p: manifest["nodes"].get(p) or manifest["sources"][p] for p in parents if p not in nodes}
     # Nothing built (a run that failed before its first node, e.g. on DuckDB's lock): nothing to ask.
     described = warehouse.describe_tables(sorted({_table(n) for n in nodes.values()}),
-                                          counted={_table(n) for n in built.values()}) if built else {}
+                                          counted={_table(n): _partition_filter(n) for n in built.values()}
+                                          ) if built else {}
     columns = {unique_id: described[_table(node)].columns for unique_id, node in nodes.items()
                if _table(node) in described}
     for event in events:

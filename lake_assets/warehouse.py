@@ -101,10 +101,12 @@ class WarehouseResource(dg.ConfigurableResource):
     def query(self, sql: str) -> list[tuple]: ...
 
     @abstractmethod
-    def describe_tables(self, tables: list[tuple[str, str, str]], counted: set[tuple[str, str, str]]
+    def describe_tables(self, tables: list[tuple[str, str, str]], counted: dict[tuple[str, str, str], str | None]
                         ) -> dict[tuple[str, str, str], TableDescription]:
-        """The columns of each (database, schema, table), and the rows of those in `counted`; a table that
-        does not exist is left out. A caller on a locked warehouse holds its writer lock already."""
+        """The columns of each (database, schema, table), and the rows of those in `counted`, each given
+        with the column a query of it must filter on (BigQuery's require_partition_filter, see
+        dbt_project/macros/monthly_incremental.sql), or None; a table that does not exist is left out. A
+        caller on a locked warehouse holds its writer lock already."""
 
     def writer_lock(self) -> WarehouseLock | None:
         """The lock its writers take in turn (DuckDB: one writing process) and its readers share; None: no
@@ -147,7 +149,8 @@ class DuckDBWarehouse(WarehouseResource):
 
     def describe_tables(self, tables, counted):
         # One query for every table's columns (a DuckDB file holds one catalog: the schema and name say
-        # which table), and a count of each counted table, which DuckDB answers from its row groups.
+        # which table), and a count of each counted table, which DuckDB answers from its row groups (no
+        # table of DuckDB requires a filter).
         wanted = {(schema.lower(), name.lower()): (database, schema, name) for database, schema, name in tables}
         described: dict[tuple[str, str, str], dict[str, str]] = {}
         with self.duckdb.get_connection() as conn:

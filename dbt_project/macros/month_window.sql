@@ -15,14 +15,31 @@
     {{ return([min_month | string, max_month | string]) }}
 {%- endmacro %}
 
-{#- Restricts an incremental run to the months of the run (run_months()): [min_month, max_month). -#}
+{#- Restricts an incremental run to the months of the run (run_months()): [min_month, max_month); a
+    run of every month reads every_month_filter(column). -#}
 {% macro month_window_filter(column) -%}
     {%- set months = run_months() -%}
     {%- if months -%}
         {{ column }} >= {{ month_literal(months[0]) }} and {{ column }} < {{ month_literal(months[1]) }}
     {%- else -%}
-        true
+        {{ every_month_filter(column) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A filter on source_month that every month passes. BigQuery refuses a query of a table created with
+    require_partition_filter (macros/monthly_incremental.sql) unless it filters the partition column
+    against a constant, so there a read of every month says so with a bound before the first TLC
+    month; DuckDB reads `true`. lake_assets/bigquery_warehouse.py counts rows with the same bound. -#}
+{% macro every_month_filter(column) -%}
+    {{ return(adapter.dispatch('every_month_filter', 'taxi_lakehouse')(column)) }}
+{%- endmacro %}
+
+{% macro default__every_month_filter(column) -%}
+    true
+{%- endmacro %}
+
+{% macro bigquery__every_month_filter(column) -%}
+    {{ column }} >= {{ month_literal('1900-01-01') }}
 {%- endmacro %}
 
 {% macro month_literal(value) -%}

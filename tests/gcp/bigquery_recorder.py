@@ -50,6 +50,57 @@ def unfiltered_reads(sql: str, prefix: str = "ext_") -> list[str]:
     return unfiltered
 
 
+def _conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    if condition is None:
+        return []
+    condition = condition.unnest()
+    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+
+
+def _constant(node: exp.Expression) -> bool:
+    """A literal, or a typed one (DATE '2020-10-01')."""
+    return isinstance(node, exp.Literal) or (isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal))
+
+
+def _partition_filter(condition: exp.Expression, column: str) -> bool:
+    """Whether the condition is one BigQuery eliminates partitions by: the bare partition column (not
+    inside a function, such as date_trunc) compared with constants."""
+    if not (isinstance(condition, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between))
+            and isinstance(condition.this, exp.Column) and condition.this.name == column):
+        return False
+    if isinstance(condition, exp.In):
+        others = [] if condition.args.get("query") else condition.expressions
+    elif isinstance(condition, exp.Between):
+        others = [condition.args["low"], condition.args["high"]]
+    else:
+        others = [condition.expression]
+    return bool(others) and all(_constant(other) for other in others)
+
+
+def reads_without_partition_filter(sql: str, tables: set[str], column: str = "source_month") -> list[str]:
+    """The tables of `tables` (tables that require a partition filter on `column`) that a statement reads
+    without one: a SELECT reading one must have such a filter as a conjunct of its WHERE, a MERGE into
+    one in its ON or in the condition of its WHEN NOT MATCHED BY SOURCE. BigQuery refuses the others."""
+    missed = []
+    for statement in sqlglot.parse(sql, dialect="bigquery"):
+        if statement is None:
+            continue
+        for select in statement.find_all(exp.Select):
+            read = [t.name for t in select.find_all(exp.Table)
+                    if t.name in tables and t.find_ancestor(exp.Select) is select]
+            where = select.args.get("where")
+            if read and not any(_partition_filter(c, column) for c in _conjuncts(where and where.this)):
+                missed += read
+        for merge in statement.find_all(exp.Merge):
+            if merge.this.name not in tables:
+                continue
+            conditions = [merge.args.get("on")] + [when.args.get("condition") for when in merge.args["whens"].expressions
+                                                   if when.args.get("source")]
+            if not any(_partition_filter(c, column) for condition in conditions for c in _conjuncts(condition)):
+                missed.append(merge.this.name)
+    return missed
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "RecordingProxy"
 

@@ -1,5 +1,8 @@
 """The gcp target end to end on the emulators: the lake in fake-gcs-server, the warehouse in bqemulator,
-dbt on dbt-bigquery (`--target emulator`), against the same graph run on the local target."""
+dbt on dbt-bigquery (`--target emulator`), against the same graph run on the local target. What the
+project sends BigQuery on the way is recorded (tests/gcp/bigquery_recorder.py): bqemulator does not
+enforce require_partition_filter, so the test checks that every query of a table that requires it
+names its months."""
 
 import json
 import re
@@ -12,7 +15,9 @@ import pytest
 from lake_assets import materialize_all
 from lake_assets.settings import PROJECT_ROOT
 from tests.conftest import SAMPLE_MIRROR
+from tests.gcp.bigquery_recorder import reads_without_partition_filter
 from tests.gcp.conftest import BUCKET, PROJECT
+from tests.gcp.test_bigquery_pruning import REQUIRE_PARTITION_FILTER
 from tests.helpers import load_defs, materialize, query
 
 pytestmark = pytest.mark.gcp
@@ -88,13 +93,23 @@ def assert_dbt_metadata_and_charts_on_the_emulators(bucket, emulator) -> None:
     assert ">2020-10<" in svg and ">Yellow<" in svg  # drawn from the mart in BigQuery
 
 
+def tables_requiring_a_partition_filter(emulator, relations: list[str]) -> set[str]:
+    """The tables whose metadata (tables.get) says a query must filter on their partition column; bqemulator
+    keeps the option where BigQuery once did, in timePartitioning, not at the table's top level."""
+    client = emulator.client()
+    found = {r.split(".")[1]: client.get_table(f"{PROJECT}.{r}").to_api_repr() for r in relations}
+    return {name for name, table in found.items() if table.get("requirePartitionFilter")
+            or table.get("timePartitioning", {}).get("requirePartitionFilter")}
+
+
 def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
-    bigquery_lakehouse, bigquery_emulator, bucket, monkeypatch, tmp_path, venv_env, capsys, sample_make_run
+    bigquery_lakehouse, bigquery_emulator, recorded_bigquery, bucket, monkeypatch, tmp_path, venv_env, capsys,
+    sample_make_run
 ):
     bigquery_lakehouse(SAMPLE_MIRROR)
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # keep the runs, to read their metadata
-    materialize_all.main([])  # LAKEHOUSE_TARGET=gcp: GCS lake, bqemulator, dbt --target emulator
+    materialize_all.main([])  # LAKEHOUSE_TARGET=gcp: GCS lake, bqemulator (through the recorder), dbt --target emulator
     assert "core.fact_trips" in capsys.readouterr().out
     assert_dbt_metadata_and_charts_on_the_emulators(bucket, bigquery_emulator)
 
@@ -110,12 +125,14 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     local = local_figures(sample_make_run.lakehouse.warehouse, relations)
     assert local["core.fact_trips"] > 10_000 and local["marts.dm_monthly_zone_revenue"] > 0
     assert emulator_figures(bigquery_emulator, relations) == local
+    # The tables Dagster's runs created carry the option (staging and the facts, not the sums the marts read whole).
+    assert tables_requiring_a_partition_filter(bigquery_emulator, relations) == REQUIRE_PARTITION_FILTER
 
     # The plain dbt CLI on the emulator, from empty dbt datasets: every model, seed and test passes.
     client = bigquery_emulator.client()
     for dataset in ("staging", "core", "marts"):
         client.delete_dataset(dataset, delete_contents=True)
-    env = {**venv_env, "DBT_TARGET": "emulator", "BIGQUERY_EMULATOR_URL": bigquery_emulator.url,
+    env = {**venv_env, "DBT_TARGET": "emulator", "BIGQUERY_EMULATOR_URL": recorded_bigquery.url,
            "GCP_PROJECT": PROJECT, "BQ_DATASET": "lake"}
     results = dbt_cli(["build"], env, tmp_path / "dbt-build")
     kinds = {r["unique_id"].split(".")[0] for r in results}
@@ -147,6 +164,19 @@ def test_the_whole_graph_on_the_emulators_gives_the_local_targets_figures(
     created = (tmp_path / "dbt-build" / "run" / "taxi_lakehouse" / "models" / "core" / "fact_trips.sql").read_text()
     assert "partition by date_trunc(source_month, month)" in created.lower()
     assert "cluster by service_type, pickup_location_id" in created.lower()
+    assert "require_partition_filter=true" in created.lower()  # the DDL BigQuery gets
+    sums = (tmp_path / "dbt-build" / "run" / "taxi_lakehouse" / "models" / "intermediate"
+            / "int_zone_revenue_by_source_month.sql").read_text()
+    assert "require_partition_filter=false" in sums.lower()
+
+    # Every query sent on the way (Dagster's runs and their row counts, the charts, dbt's models, tests
+    # and merges, with months and without) filters the tables that require it on source_month.
+    sent = [q.sql for q in recorded_bigquery.take()]
+    assert [sql for sql in sent if reads_without_partition_filter(sql, REQUIRE_PARTITION_FILTER)] == []
+    # among them a merge of months, a read of every month and a row count
+    assert any("dbt_internal_dest.source_month >= date '2020-" in sql.lower() for sql in sent)
+    assert any("source_month >= date '1900-01-01'" in sql for sql in sent)
+    assert any(sql.startswith(f"SELECT count(*) FROM `{PROJECT}.staging.stg_green_tripdata` WHERE") for sql in sent)
 
 
 def test_the_emulators_stand_in_for_the_external_table_yields_the_rows_of_the_files(

@@ -1,7 +1,8 @@
 {#- The sums of dm_monthly_fhvhv_zone_revenue, per source month: a month run aggregates only its own
     month of fact_fhvhv_trips (the largest service, about 20M trips a month), so its cost does not
     grow with the history; the mart then adds up these few rows. -#}
-{{ config(**monthly_incremental()) }}
+{#- No partition filter required: dm_monthly_fhvhv_zone_revenue reads every month of it in every run. -#}
+{{ config(**monthly_incremental(require_partition_filter=false)) }}
 
 select
     source_month,

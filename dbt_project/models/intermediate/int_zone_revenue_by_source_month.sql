@@ -2,7 +2,8 @@
     its cost does not grow with the history; dm_monthly_zone_revenue then adds up these few rows. A
     source month holds trips of several pickup months (some picked up before the month they were
     published in), hence one row per source month, pickup month, zone and service. -#}
-{{ config(**monthly_incremental()) }}
+{#- No partition filter required: dm_monthly_zone_revenue reads every month of it in every run. -#}
+{{ config(**monthly_incremental(require_partition_filter=false)) }}
 
 select
     source_month,
