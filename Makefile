@@ -59,7 +59,7 @@ run: install manifest instance
 # on daemon ticks, so two workers overlap those waits with the other tiers' work (docs/operations.md, "Tests").
 TEST_WORKERS ?= 2
 test: install system-deps bqemulator lint manifest
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The edit-test loop: ruff and the unit tier (README.md, "The two commands": how long it takes); `make lint` adds
 # sqlfluff on the models, `make test` every tier.

@@ -20,14 +20,19 @@ pytest_plugins = ["tests.lakehouses"]
 SHARED_SERVER_TIERS = {"gcp", "e2e", "deploy"}
 
 
-def pytest_collection_modifyitems(items):
-    """The units `make test`'s workers take (pytest-xdist, --dist loadgroup): a tier of shared servers
-    whole, so they start once; any other module whole, so its module fixtures are built once."""
-    tests_dir = Path(__file__).parent
-    for item in items:
-        module = item.path.relative_to(tests_dir)
-        group = module.parts[0] if module.parts[0] in SHARED_SERVER_TIERS else module.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config, log):
+    """The units `make test`'s workers take (pytest-xdist): a tier of shared servers whole, so they start
+    once; any other module whole, so its module fixtures are built once. (A scheduler of our own, not
+    xdist_group marks: xdist 3.8 marks a group in the test's nodeid, which pytest 9 no longer lets it set.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TierScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]  # tests/<tier>/test_x.py
+            tier = module.split("/")[1]
+            return tier if tier in SHARED_SERVER_TIERS else module
+
+    return TierScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
